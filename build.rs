@@ -1,0 +1,27 @@
+//! Compiles proto/ into Rust with a vendored protoc, so no system protobuf compiler is needed.
+//!
+//! Generated messages also derive serde (the REST side's JSON), maps are ordered (`BTreeMap`, so
+//! JSON output is deterministic) and `bytes` fields decode to `bytes::Bytes`, which prost slices out
+//! of the request buffer instead of copying. Servers and clients use servebench's own tonic codec,
+//! which maps malformed protobuf to `INVALID_ARGUMENT` rather than tonic's `INTERNAL`.
+
+use std::io;
+
+fn main() -> io::Result<()> {
+    let mut config = prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path().map_err(io::Error::other)?);
+
+    tonic_prost_build::configure()
+        .btree_map(".")
+        .bytes(".")
+        .codec_path("crate::codec::protobuf::GrpcCodec")
+        .type_attribute(
+            ".ai.statsbomb.com",
+            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(default)]",
+        )
+        .field_attribute(
+            ".ai.statsbomb.com.ImageBinaryRequest.image",
+            "#[serde(with = \"crate::codec::base64::serde_bytes\")]",
+        )
+        .compile_with_config(config, &["proto/study.proto"], &["proto"])
+}

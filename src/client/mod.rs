@@ -1,0 +1,174 @@
+//! Transport stage, client side: one [`StudyClient`] per protocol, each reusing its connections
+//! as a real client would (a pool of HTTP/1.1 connections, one multiplexed HTTP/2 connection, one
+//! gRPC channel), pointed at a [`Target`]: servebench's own server or anyone else's.
+
+pub mod grpc;
+pub mod rest;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::codec::CodecError;
+use crate::messages::{BasicResponse, StudyRequest};
+use crate::server::StudyServer;
+
+/// Environment variable naming an external REST server (`http://host:port`) for the benches.
+pub const REST_TARGET_ENV: &str = "SERVEBENCH_REST_TARGET";
+/// Environment variable naming an external gRPC server (`http://host:port`) for the benches.
+pub const GRPC_TARGET_ENV: &str = "SERVEBENCH_GRPC_TARGET";
+
+/// How requests travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// REST over HTTP/1.1: one request per connection at a time, a pool for concurrency.
+    RestH1,
+    /// REST over HTTP/2 cleartext with prior knowledge: one connection, multiplexed.
+    RestH2,
+    /// gRPC over one HTTP/2 channel.
+    Grpc,
+}
+
+impl Protocol {
+    /// Every protocol, in report order.
+    pub const ALL: [Self; 3] = [Self::RestH1, Self::RestH2, Self::Grpc];
+
+    /// The name used in bench ids and on the command line: `rest_h1`, `rest_h2`, `grpc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RestH1 => "rest_h1",
+            Self::RestH2 => "rest_h2",
+            Self::Grpc => "grpc",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|protocol| protocol.name() == name)
+            .ok_or_else(|| format!("unknown protocol {name:?}: expected rest_h1, rest_h2 or grpc"))
+    }
+}
+
+/// Where the study's servers are: base URLs such as `http://127.0.0.1:8000`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The REST server's base URL.
+    pub rest: String,
+    /// The gRPC server's base URL.
+    pub grpc: String,
+}
+
+impl Target {
+    /// The servers of a running [`StudyServer`].
+    pub fn local(server: &StudyServer) -> Self {
+        Self {
+            rest: format!("http://{}", server.rest_addr()),
+            grpc: format!("http://{}", server.grpc_addr()),
+        }
+    }
+
+    /// This target with each URL replaced by [`REST_TARGET_ENV`] or [`GRPC_TARGET_ENV`] where
+    /// set, so the same benches measure someone else's server speaking the study's protocol.
+    pub fn overridden_by_env(self) -> Self {
+        let var = |name| std::env::var(name).ok().filter(|url: &String| !url.is_empty());
+        Self {
+            rest: var(REST_TARGET_ENV).unwrap_or(self.rest),
+            grpc: var(GRPC_TARGET_ENV).unwrap_or(self.grpc),
+        }
+    }
+
+    /// The base URL `protocol` talks to.
+    pub fn url(&self, protocol: Protocol) -> &str {
+        match protocol {
+            Protocol::RestH1 | Protocol::RestH2 => &self.rest,
+            Protocol::Grpc => &self.grpc,
+        }
+    }
+}
+
+/// Why a call did not return the study's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The target URL does not parse.
+    #[error("invalid target URL {url:?}: {reason}")]
+    InvalidTarget {
+        /// The URL as given.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The connection or the exchange failed.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// The server answered with an error status.
+    #[error("server answered {status}: {body}")]
+    Status {
+        /// HTTP status code, or the gRPC code's name.
+        status: String,
+        /// The error body or gRPC message.
+        body: String,
+    },
+    /// The answer did not parse.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+/// A connected client of one protocol. Cloning is cheap and shares the connections.
+#[derive(Clone, Debug)]
+pub enum StudyClient {
+    /// REST over HTTP/1.1 or HTTP/2.
+    Rest(rest::RestClient),
+    /// gRPC.
+    Grpc(grpc::GrpcClient),
+}
+
+impl StudyClient {
+    /// Connects to `target` with `protocol`.
+    pub async fn connect(protocol: Protocol, target: &Target) -> Result<Self, ClientError> {
+        let url = target.url(protocol);
+        Ok(match protocol {
+            Protocol::RestH1 => Self::Rest(rest::RestClient::new(url, rest::HttpVersion::Http1)?),
+            Protocol::RestH2 => Self::Rest(rest::RestClient::new(url, rest::HttpVersion::Http2)?),
+            Protocol::Grpc => Self::Grpc(grpc::GrpcClient::connect(url).await?),
+        })
+    }
+
+    /// Sends one request and decodes the answer.
+    pub async fn send(&self, request: &StudyRequest) -> Result<BasicResponse, ClientError> {
+        match self {
+            Self::Rest(client) => client.send(request).await,
+            Self::Grpc(client) => client.send(request).await,
+        }
+    }
+
+    /// Sends `concurrency` copies of `request` at once, as tasks on the current runtime, and
+    /// waits for all of them: the study's unit of measurement (it used 20).
+    pub async fn send_concurrent(
+        &self,
+        request: &Arc<StudyRequest>,
+        concurrency: usize,
+    ) -> Result<(), ClientError> {
+        let mut calls = JoinSet::new();
+        for _ in 0..concurrency {
+            let (client, request) = (self.clone(), Arc::clone(request));
+            calls.spawn(async move { client.send(&request).await.map(drop) });
+        }
+        while let Some(outcome) = calls.join_next().await {
+            outcome.map_err(|error| ClientError::Transport(error.to_string()))??;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! REST client (hyper) with the HTTP version explicit: HTTP/1.1 keeps a pool of connections and
+//! opens more under concurrency; HTTP/2 (cleartext, prior knowledge) multiplexes one connection.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::ClientError;
+use crate::codec::{json, raw};
+use crate::messages::{BasicResponse, StudyRequest};
+
+/// Which HTTP the client speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/1.1.
+    Http1,
+    /// HTTP/2 cleartext with prior knowledge (h2c, no upgrade dance).
+    Http2,
+}
+
+/// A REST client of the study's server. Clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct RestClient(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    client: Client<HttpConnector, Full<Bytes>>,
+    /// `/basic`, `/base64` and `/binary` under the base URL, parsed once.
+    uris: [Uri; 3],
+}
+
+impl RestClient {
+    /// A client of the server at `base_url` (`http://host:port`); connects on first use.
+    pub fn new(base_url: &str, version: HttpVersion) -> Result<Self, ClientError> {
+        let base = base_url.trim_end_matches('/');
+        let uri = |path: &str| {
+            format!("{base}{path}").parse::<Uri>().map_err(|error| ClientError::InvalidTarget {
+                url: base_url.to_owned(),
+                reason: error.to_string(),
+            })
+        };
+        let uris = [uri("/basic")?, uri("/base64")?, uri("/binary")?];
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .http2_only(version == HttpVersion::Http2)
+            .build(connector);
+        Ok(Self(Arc::new(Inner { client, uris })))
+    }
+
+    /// Encodes `request` (JSON, or the raw image for `/binary`), posts it, decodes the answer.
+    pub async fn send(&self, request: &StudyRequest) -> Result<BasicResponse, ClientError> {
+        let (uri, content_type, body) = match request {
+            StudyRequest::Basic(message) => {
+                (&self.0.uris[0], "application/json", json::encode(message)?)
+            }
+            StudyRequest::Base64(message) => {
+                (&self.0.uris[1], "application/json", json::encode(message)?)
+            }
+            StudyRequest::Binary(message) => {
+                (&self.0.uris[2], "application/octet-stream", raw::encode(message))
+            }
+        };
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(uri.clone())
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Full::new(body))
+            .map_err(|error| ClientError::Transport(error.to_string()))?;
+        let response = self.0.client.request(request).await.map_err(transport)?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(transport)?.to_bytes();
+        if status != StatusCode::OK {
+            return Err(ClientError::Status {
+                status: status.as_u16().to_string(),
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        Ok(json::decode(&body)?)
+    }
+}
+
+fn transport(error: impl std::error::Error) -> ClientError {
+    // The source chain holds the useful part ("connection refused"), so print all of it.
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ClientError::Transport(message)
+}

@@ -1,0 +1,32 @@
+//! Codec stage: messages to and from bytes.
+//!
+//! Each format is a module of two plain functions, `encode` and `decode`, so a bench can time
+//! exactly one of them and a server composes them without glue:
+//!
+//! | module | carries | used by |
+//! |---|---|---|
+//! | [`json`] | any message as JSON (serde_json) | REST `/basic`, `/base64` |
+//! | [`protobuf`] | any message as protobuf (prost), and the gRPC codec | gRPC |
+//! | [`base64`] | image bytes as text | inside JSON, `ImageBase64Request` |
+//! | [`raw`] | the image itself as the body | REST `/binary` |
+//!
+//! Decoding untrusted bytes never panics: every failure is a [`CodecError`].
+
+pub mod base64;
+pub mod json;
+pub mod protobuf;
+pub mod raw;
+
+/// Why bytes could not become a message (or a message bytes).
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// Not JSON, or JSON of the wrong shape or types.
+    #[error("malformed JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Truncated or garbage protobuf, or a string field that is not UTF-8.
+    #[error("malformed protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    /// Text that is not standard, padded base64.
+    #[error("invalid base64: {0}")]
+    Base64(#[from] ::base64::DecodeError),
+}

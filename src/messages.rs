@@ -1,0 +1,32 @@
+//! The study's wire messages, generated from `proto/study.proto`, and the one enum that lets
+//! clients, servers and benches handle the three request types alike.
+//!
+//! The generated types derive both `prost::Message` (gRPC) and serde (REST's JSON, with the proto
+//! field names as keys), maps are `BTreeMap`s (deterministic JSON) and `bytes` fields are
+//! `bytes::Bytes` (zero-copy protobuf decoding).
+
+#![allow(missing_docs)]
+
+tonic::include_proto!("ai.statsbomb.com");
+
+/// One request of the study, whichever of its three types.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StudyRequest {
+    /// Small structured data: `POST /basic`, `BenchmarkBasicRequest`.
+    Basic(BasicRequest),
+    /// An image as base64 text: `POST /base64`, `BenchmarkB64Image`.
+    Base64(ImageBase64Request),
+    /// An image as raw bytes: `POST /binary` (the body is the image), `BenchmarkBinaryImage`.
+    Binary(ImageBinaryRequest),
+}
+
+impl StudyRequest {
+    /// The request type's name as used in bench ids and REST paths: `basic`, `base64`, `binary`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Basic(_) => "basic",
+            Self::Base64(_) => "base64",
+            Self::Binary(_) => "binary",
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Transport stage, server side: the study's REST (axum) and gRPC (tonic) servers.
+//!
+//! Both are thin: they parse with the codec stage, hand the request to [`Study`] (what the
+//! study's servers do with a request) and encode its answer. [`StudyServer::start`] binds both
+//! on the configured addresses (port 0 by default), so tests, benches and the CLI start servers
+//! the same way and get back the bound addresses and a shutdown handle.
+
+mod error;
+pub mod grpc;
+pub mod rest;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use error::ServeError;
+
+use crate::codec;
+use crate::fixtures;
+use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
+
+/// Largest request body (REST) or message (gRPC) accepted by default: 64 MiB, room for the
+/// study's largest request (2.3 MB of JPEG, 3.1 MB as base64) and far past axum's 2 MB and
+/// tonic's 4 MB defaults.
+pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
+
+/// Where and how to serve.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// REST listener; HTTP/1.1 and HTTP/2 cleartext (prior knowledge) share it.
+    pub rest_addr: SocketAddr,
+    /// gRPC listener.
+    pub grpc_addr: SocketAddr,
+    /// Largest accepted request body or gRPC message, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Self { rest_addr: loopback, grpc_addr: loopback, body_limit: DEFAULT_BODY_LIMIT }
+    }
+}
+
+/// What the study's servers do with a request: check that an image arrived (decoding base64
+/// when it came as text) and answer with the fixed [`fixtures::basic_response`].
+#[derive(Clone, Debug)]
+pub struct Study {
+    response: BasicResponse,
+}
+
+impl Default for Study {
+    fn default() -> Self {
+        Self { response: fixtures::basic_response() }
+    }
+}
+
+impl Study {
+    /// Answers a structured request.
+    pub fn basic(&self, _request: &BasicRequest) -> &BasicResponse {
+        &self.response
+    }
+
+    /// Decodes the base64 image and answers.
+    pub fn base64(&self, request: &ImageBase64Request) -> Result<&BasicResponse, ServeError> {
+        let image = codec::base64::decode(request.image.as_bytes())?;
+        self.image(&image)
+    }
+
+    /// Answers a raw image.
+    pub fn binary(&self, request: &ImageBinaryRequest) -> Result<&BasicResponse, ServeError> {
+        self.image(&request.image)
+    }
+
+    fn image(&self, image: &[u8]) -> Result<&BasicResponse, ServeError> {
+        if image.is_empty() {
+            return Err(ServeError::EmptyImage);
+        }
+        Ok(&self.response)
+    }
+}
+
+/// Both study servers, running on the current tokio runtime until shut down or dropped.
+#[derive(Debug)]
+pub struct StudyServer {
+    rest_addr: SocketAddr,
+    grpc_addr: SocketAddr,
+    shutdown: watch::Sender<()>,
+    tasks: Vec<JoinHandle<io::Result<()>>>,
+}
+
+impl StudyServer {
+    /// Binds both listeners and starts serving in background tasks.
+    pub async fn start(config: ServerConfig) -> io::Result<Self> {
+        let rest_listener = TcpListener::bind(config.rest_addr).await?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
+        let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
+        let (shutdown, signal) = watch::channel(());
+        let study = Study::default();
+        let tasks = vec![
+            tokio::spawn(rest::serve(
+                rest_listener,
+                study.clone(),
+                config.body_limit,
+                stopped(signal.clone()),
+            )),
+            tokio::spawn(grpc::serve(grpc_listener, study, config.body_limit, stopped(signal))),
+        ];
+        Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
+    }
+
+    /// The REST listener's bound address.
+    pub fn rest_addr(&self) -> SocketAddr {
+        self.rest_addr
+    }
+
+    /// The gRPC listener's bound address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and returns the first serving error.
+    pub async fn shutdown(self) -> io::Result<()> {
+        self.shutdown.send_replace(());
+        drop(self.shutdown);
+        for task in self.tasks {
+            task.await.map_err(io::Error::other)??;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves when the handle asks for shutdown or is dropped.
+async fn stopped(mut signal: watch::Receiver<()>) {
+    let _ = signal.changed().await;
+}

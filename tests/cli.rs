@@ -1,0 +1,69 @@
+//! The `servebench` binary as a user runs it: `serve-study` answers any client, `fixtures`
+//! writes the study's images.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use servebench::client::{Protocol, StudyClient, Target};
+use servebench::fixtures;
+use servebench::messages::StudyRequest;
+
+/// Kills the server even when an assertion fails first.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_study_answers_rest_and_grpc_on_the_addresses_it_prints() {
+    let child = Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(["serve-study", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Running(child);
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let mut url_after = |prefix: &str| {
+        let line = lines.next().unwrap().unwrap();
+        assert!(line.starts_with(prefix), "{line}");
+        line.rsplit(' ').next().unwrap().to_owned()
+    };
+    let rest = url_after("REST");
+    let grpc = url_after("gRPC");
+    let target = Target { rest, grpc };
+
+    let request = StudyRequest::Basic(fixtures::basic_request());
+    for protocol in Protocol::ALL {
+        let client = StudyClient::connect(protocol, &target).await.unwrap();
+        assert_eq!(client.send(&request).await.unwrap(), fixtures::basic_response(), "{protocol}");
+    }
+}
+
+#[test]
+fn fixtures_command_writes_the_study_images() {
+    let dir = std::env::temp_dir().join(format!("servebench-cli-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(["fixtures", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let listed = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(listed.lines().count(), 6, "{listed}");
+    assert!(dir.join(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[2]).file_name()).is_file());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_arguments_are_refused_with_usage() {
+    let output = Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(["serve-study", "--rest", "nonsense"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid value 'nonsense'"));
+}

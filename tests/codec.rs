@@ -1,0 +1,184 @@
+//! Codec contract: every message round-trips through every codec that carries it, random
+//! contents included, and bad bytes are typed errors, never panics.
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use servebench::codec::{CodecError, base64, json, protobuf, raw};
+use servebench::fixtures;
+use servebench::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
+
+fn study_image() -> Bytes {
+    fixtures::image(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[0]))
+}
+
+#[test]
+fn study_messages_round_trip_through_json_and_protobuf() {
+    let image = study_image();
+    let basic = fixtures::basic_request();
+    let response = fixtures::basic_response();
+    let base64_request = fixtures::base64_request(&image);
+    let binary_request = fixtures::binary_request(image);
+
+    assert_eq!(json::decode::<BasicRequest>(&json::encode(&basic).unwrap()).unwrap(), basic);
+    assert_eq!(json::decode::<BasicResponse>(&json::encode(&response).unwrap()).unwrap(), response);
+    assert_eq!(
+        json::decode::<ImageBase64Request>(&json::encode(&base64_request).unwrap()).unwrap(),
+        base64_request
+    );
+    assert_eq!(
+        json::decode::<ImageBinaryRequest>(&json::encode(&binary_request).unwrap()).unwrap(),
+        binary_request
+    );
+
+    assert_eq!(protobuf::decode::<BasicRequest>(protobuf::encode(&basic)).unwrap(), basic);
+    assert_eq!(protobuf::decode::<BasicResponse>(protobuf::encode(&response)).unwrap(), response);
+    assert_eq!(
+        protobuf::decode::<ImageBase64Request>(protobuf::encode(&base64_request)).unwrap(),
+        base64_request
+    );
+    assert_eq!(
+        protobuf::decode::<ImageBinaryRequest>(protobuf::encode(&binary_request)).unwrap(),
+        binary_request
+    );
+}
+
+#[test]
+fn json_uses_the_study_field_names_and_base64_for_bytes() {
+    let text =
+        String::from_utf8(json::encode(&fixtures::basic_request()).unwrap().to_vec()).unwrap();
+    assert!(
+        text.starts_with(
+            r#"{"field1":"Hello","field2":"Word","field3":2023,"field4":{"0":0,"1":1,"#
+        )
+    );
+
+    let binary = ImageBinaryRequest { image: Bytes::from_static(b"\x00\xffjpeg") };
+    assert_eq!(&json::encode(&binary).unwrap()[..], br#"{"image":"AP9qcGVn"}"#);
+}
+
+#[test]
+fn json_missing_fields_take_defaults_and_unknown_fields_are_ignored() {
+    let request: BasicRequest = json::decode(br#"{"field1":"x","extra":[1,2]}"#).unwrap();
+    assert_eq!(request, BasicRequest { field1: "x".into(), ..Default::default() });
+}
+
+#[test]
+fn base64_and_raw_round_trip_the_image() {
+    let image = study_image();
+    assert_eq!(base64::decode(base64::encode(&image).as_bytes()).unwrap(), image);
+    assert_eq!(raw::decode(raw::encode(&fixtures::binary_request(image.clone()))).image, image);
+}
+
+#[test]
+fn protobuf_image_decoding_slices_the_input_instead_of_copying() {
+    let encoded = protobuf::encode(&fixtures::binary_request(study_image()));
+    let decoded: ImageBinaryRequest = protobuf::decode(encoded.clone()).unwrap();
+    let input = encoded.as_ptr_range();
+    assert!(input.contains(&decoded.image.as_ptr()), "the image was copied out of the buffer");
+}
+
+#[test]
+fn malformed_json_is_a_json_error() {
+    for body in [
+        &b"{"[..],
+        b"not json",
+        b"",
+        br#"{"field3":"2023"}"#,
+        br#"{"field4":{"a":"b"}}"#,
+        br#"[1]"#,
+    ] {
+        let error = json::decode::<BasicRequest>(body).unwrap_err();
+        assert!(matches!(error, CodecError::Json(_)), "{body:?} gave {error:?}");
+    }
+}
+
+#[test]
+fn json_binary_image_with_bad_base64_is_an_error() {
+    let error = json::decode::<ImageBinaryRequest>(br#"{"image":"not base64!"}"#).unwrap_err();
+    assert!(matches!(error, CodecError::Json(_)), "{error:?}");
+    assert!(error.to_string().contains("base64"), "{error}");
+}
+
+#[test]
+fn truncated_or_garbage_protobuf_is_a_protobuf_error() {
+    let encoded = protobuf::encode(&fixtures::basic_request());
+    let truncated = encoded.slice(..encoded.len() - 3);
+    let garbage =
+        Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    // Field 1 (a string) declared 5 bytes long but holding invalid UTF-8.
+    let bad_utf8 = Bytes::from_static(&[0x0a, 0x05, 0xff, 0xfe, 0xfd, 0xfc, 0xfb]);
+    for body in [truncated, garbage, bad_utf8] {
+        let error = protobuf::decode::<BasicRequest>(body.clone()).unwrap_err();
+        assert!(matches!(error, CodecError::Protobuf(_)), "{body:?} gave {error:?}");
+    }
+}
+
+#[test]
+fn invalid_base64_is_a_base64_error() {
+    for text in [&b"abc"[..], b"!!!!", b"YWJj\n", b"Y==="] {
+        let error = base64::decode(text).unwrap_err();
+        assert!(matches!(error, CodecError::Base64(_)), "{text:?} gave {error:?}");
+    }
+}
+
+fn basic_requests() -> impl Strategy<Value = BasicRequest> {
+    (
+        any::<String>(),
+        any::<String>(),
+        any::<i32>(),
+        prop::collection::btree_map(any::<String>(), any::<i32>(), 0..20),
+    )
+        .prop_map(|(field1, field2, field3, field4)| BasicRequest {
+            field1,
+            field2,
+            field3,
+            field4,
+        })
+}
+
+fn basic_responses() -> impl Strategy<Value = BasicResponse> {
+    // Finite floats: JSON has no NaN or infinity.
+    (
+        prop::collection::vec(-1e30f32..1e30, 0..50),
+        prop::collection::btree_map(any::<String>(), any::<i32>(), 0..20),
+    )
+        .prop_map(|(prediction1, prediction2)| BasicResponse { prediction1, prediction2 })
+}
+
+proptest! {
+    #[test]
+    fn random_basic_requests_round_trip(request in basic_requests()) {
+        prop_assert_eq!(&json::decode::<BasicRequest>(&json::encode(&request).unwrap()).unwrap(), &request);
+        prop_assert_eq!(&protobuf::decode::<BasicRequest>(protobuf::encode(&request)).unwrap(), &request);
+    }
+
+    #[test]
+    fn random_responses_round_trip(response in basic_responses()) {
+        prop_assert_eq!(&json::decode::<BasicResponse>(&json::encode(&response).unwrap()).unwrap(), &response);
+        prop_assert_eq!(&protobuf::decode::<BasicResponse>(protobuf::encode(&response)).unwrap(), &response);
+    }
+
+    #[test]
+    fn random_images_round_trip(image in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let image = Bytes::from(image);
+        let binary = ImageBinaryRequest { image: image.clone() };
+        prop_assert_eq!(&protobuf::decode::<ImageBinaryRequest>(protobuf::encode(&binary)).unwrap(), &binary);
+        prop_assert_eq!(&json::decode::<ImageBinaryRequest>(&json::encode(&binary).unwrap()).unwrap(), &binary);
+        let text = ImageBase64Request { image: base64::encode(&image) };
+        prop_assert_eq!(&json::decode::<ImageBase64Request>(&json::encode(&text).unwrap()).unwrap(), &text);
+        prop_assert_eq!(base64::decode(text.image.as_bytes()).unwrap(), image);
+    }
+
+    #[test]
+    fn random_bytes_never_panic_any_decoder(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let body = Bytes::from(body);
+        let _ = json::decode::<BasicRequest>(&body);
+        let _ = json::decode::<ImageBase64Request>(&body);
+        let _ = json::decode::<ImageBinaryRequest>(&body);
+        let _ = protobuf::decode::<BasicRequest>(body.clone());
+        let _ = protobuf::decode::<ImageBase64Request>(body.clone());
+        let _ = protobuf::decode::<ImageBinaryRequest>(body.clone());
+        let _ = protobuf::decode::<BasicResponse>(body.clone());
+        let _ = base64::decode(&body);
+    }
+}
