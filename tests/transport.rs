@@ -214,18 +214,21 @@ async fn grpc_bad_input_gets_the_status_grpc_servers_send_and_the_server_keeps_s
     let bad_base64 = protobuf::encode(&ImageBase64Request { image: "%%% not base64".into() });
     let empty_image = protobuf::encode(&ImageBinaryRequest::default());
     let oversize = protobuf::encode(&ImageBinaryRequest { image: vec![7; SMALL_LIMIT + 1].into() });
-    let cases: [(&str, &[u8], &str); 6] = [
-        ("BenchmarkBasicRequest", &truncated[..truncated.len() - 2], &invalid_argument),
-        ("BenchmarkBasicRequest", &[0xff; 12], &invalid_argument),
-        ("BenchmarkB64Image", &bad_base64, &invalid_argument),
-        ("BenchmarkB64Image", &[], &invalid_argument),
-        ("BenchmarkBinaryImage", &empty_image, &invalid_argument),
-        ("BenchmarkBinaryImage", &oversize, &resource_exhausted),
+    let unimplemented = (tonic::Code::Unimplemented as i32).to_string();
+    // (method, message, status, what the status message must say)
+    let cases: [(&str, &[u8], &str, &str); 7] = [
+        ("BenchmarkBasicRequest", &truncated[..truncated.len() - 2], &invalid_argument, "protobuf"),
+        ("BenchmarkBasicRequest", &[0xff; 12], &invalid_argument, "protobuf"),
+        ("BenchmarkB64Image", &bad_base64, &invalid_argument, "base64"),
+        ("BenchmarkB64Image", &[], &invalid_argument, "no%20image"),
+        ("BenchmarkBinaryImage", &empty_image, &invalid_argument, "no%20image"),
+        ("BenchmarkBinaryImage", &oversize, &resource_exhausted, "too%20large"),
+        ("NoSuchMethod", &[], &unimplemented, ""),
     ];
-    for (method, message, status) in cases {
+    for (method, message, status, says) in cases {
         let (got, text) = grpc_call(&server, method, message).await;
         assert_eq!(got, status, "{method} with {} bytes: {text}", message.len());
-        assert!(!text.is_empty());
+        assert!(text.contains(says), "{method}: {text:?} does not say {says:?}");
     }
     // The typed client sees the same through its error.
     let client = client(Protocol::Grpc, &server).await;

@@ -6,7 +6,6 @@ pub mod grpc;
 pub mod rest;
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -51,17 +50,6 @@ impl fmt::Display for Protocol {
     }
 }
 
-impl FromStr for Protocol {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|protocol| protocol.name() == name)
-            .ok_or_else(|| format!("unknown protocol {name:?}: expected rest_h1, rest_h2 or grpc"))
-    }
-}
-
 /// Where the study's servers are: base URLs such as `http://127.0.0.1:8000`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -83,10 +71,14 @@ impl Target {
     /// This target with each URL replaced by [`REST_TARGET_ENV`] or [`GRPC_TARGET_ENV`] where
     /// set, so the same benches measure someone else's server speaking the study's protocol.
     pub fn overridden_by_env(self) -> Self {
-        let var = |name| std::env::var(name).ok().filter(|url: &String| !url.is_empty());
+        self.overridden_by(|name| std::env::var(name).ok())
+    }
+
+    fn overridden_by(self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let url = |name| lookup(name).filter(|url| !url.is_empty());
         Self {
-            rest: var(REST_TARGET_ENV).unwrap_or(self.rest),
-            grpc: var(GRPC_TARGET_ENV).unwrap_or(self.grpc),
+            rest: url(REST_TARGET_ENV).unwrap_or(self.rest),
+            grpc: url(GRPC_TARGET_ENV).unwrap_or(self.grpc),
         }
     }
 
@@ -170,5 +162,33 @@ impl StudyClient {
             outcome.map_err(|error| ClientError::Transport(error.to_string()))??;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variable_redirects_only_its_protocol() {
+        let local = Target { rest: "http://local:1".into(), grpc: "http://local:2".into() };
+        fn env(
+            rest: Option<&'static str>,
+            grpc: Option<&'static str>,
+        ) -> impl Fn(&str) -> Option<String> {
+            move |name| match name {
+                REST_TARGET_ENV => rest.map(str::to_owned),
+                GRPC_TARGET_ENV => grpc.map(str::to_owned),
+                _ => None,
+            }
+        }
+        assert_eq!(local.clone().overridden_by(env(None, None)), local);
+        assert_eq!(local.clone().overridden_by(env(Some(""), Some(""))), local);
+        let rest_only = local.clone().overridden_by(env(Some("http://far:8000"), None));
+        assert_eq!(rest_only.url(Protocol::RestH1), "http://far:8000");
+        assert_eq!(rest_only.url(Protocol::RestH2), "http://far:8000");
+        assert_eq!(rest_only.url(Protocol::Grpc), "http://local:2");
+        let both = local.overridden_by(env(Some("http://far:8000"), Some("http://far:50051")));
+        assert_eq!(both.url(Protocol::Grpc), "http://far:50051");
     }
 }
