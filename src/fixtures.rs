@@ -203,18 +203,17 @@ pub struct Payload {
 
 /// Every request the study sends: basic, then base64 and binary at each study size.
 pub fn study_payloads() -> Vec<Payload> {
-    let mut payloads =
-        vec![Payload { name: "basic".to_owned(), request: StudyRequest::Basic(basic_request()) }];
+    let basic = StudyRequest::Basic(basic_request());
+    let mut payloads = vec![Payload { name: basic.kind().to_owned(), request: basic }];
     for size in STUDY_SIZES {
         let jpeg = image(ImageSpec::study(size));
-        payloads.push(Payload {
-            name: format!("base64_{size}"),
-            request: StudyRequest::Base64(base64_request(&jpeg)),
-        });
-        payloads.push(Payload {
-            name: format!("binary_{size}"),
-            request: StudyRequest::Binary(binary_request(jpeg)),
-        });
+        let requests = [
+            StudyRequest::Base64(base64_request(&jpeg)),
+            StudyRequest::Binary(binary_request(jpeg)),
+        ];
+        payloads.extend(
+            requests.map(|request| Payload { name: format!("{}_{size}", request.kind()), request }),
+        );
     }
     payloads
 }

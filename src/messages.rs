@@ -21,7 +21,8 @@ pub enum StudyRequest {
 }
 
 impl StudyRequest {
-    /// The request type's name as used in bench ids and REST paths: `basic`, `base64`, `binary`.
+    /// The request type's name: its REST path (`/basic`, `/base64`, `/binary`) and the start of
+    /// its payload names in bench ids (`binary_720x1280`).
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Basic(_) => "basic",
