@@ -60,6 +60,16 @@ pub enum Scene {
     Smooth,
 }
 
+impl Scene {
+    /// `noise` or `smooth`, as in bench ids and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Noise => "noise",
+            Self::Smooth => "smooth",
+        }
+    }
+}
+
 /// How the picture is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Encoding {
@@ -67,6 +77,16 @@ pub enum Encoding {
     Jpeg,
     /// Lossless PNG, default compression.
     Png,
+}
+
+impl Encoding {
+    /// `jpeg` or `png`, as in bench ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+        }
+    }
 }
 
 /// One fixture image.
@@ -86,12 +106,14 @@ impl ImageSpec {
         Self { size, scene: Scene::Noise, encoding: Encoding::Jpeg }
     }
 
+    /// The name bench ids use for it: `noise_jpeg_720x1280`.
+    pub fn name(&self) -> String {
+        format!("{}_{}_{}", self.scene.name(), self.encoding.name(), self.size)
+    }
+
     /// The cache file name, which names everything the bytes depend on.
     pub fn file_name(&self) -> String {
-        let scene = match self.scene {
-            Scene::Noise => "noise",
-            Scene::Smooth => "smooth",
-        };
+        let scene = self.scene.name();
         let extension = match self.encoding {
             Encoding::Jpeg => format!("q{JPEG_QUALITY}.jpg"),
             Encoding::Png => "png".to_owned(),

@@ -65,3 +65,4 @@ pub mod codec;
 pub mod fixtures;
 pub mod messages;
 pub mod server;
+pub mod vision;

@@ -23,7 +23,7 @@ fn study_images_decode_to_their_size_and_weigh_what_the_studys_did() {
         let megabytes = noise.len() as f64 / 1e6;
         assert!((low..high).contains(&megabytes), "{size}: {megabytes} MB");
 
-        let decoded = image::load_from_memory(&noise).unwrap();
+        let decoded = servebench::vision::decode(&noise).unwrap();
         assert_eq!((decoded.height(), decoded.width()), (size.height, size.width));
 
         let smooth =
@@ -44,13 +44,12 @@ fn png_fixtures_are_lossless_copies_of_the_scene() {
     let decoded =
         image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_rgb8();
     assert_eq!(decoded.dimensions(), (size.width, size.height));
-    let jpeg = image::load_from_memory(&fixtures::image(ImageSpec {
+    let jpeg = servebench::vision::decode(&fixtures::image(ImageSpec {
         size,
         scene: Scene::Smooth,
         encoding: Encoding::Jpeg,
     }))
-    .unwrap()
-    .to_rgb8();
+    .unwrap();
     let mean_error =
         decoded.iter().zip(jpeg.iter()).map(|(a, b)| a.abs_diff(*b) as f64).sum::<f64>()
             / decoded.len() as f64;

@@ -1,0 +1,148 @@
+//! Vision contract: the tensor equals what TorchServe's image_classifier transforms make with
+//! torchvision on PIL (run here by the project venv's Python), and bad images are errors.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use servebench::fixtures::{self, Encoding, ImageSpec, STUDY_SIZES, Scene};
+use servebench::vision::{self, CROP, ChwImage, VisionError};
+
+/// The venv's Python (`scripts/setup` makes it), or `SERVEBENCH_PYTHON`.
+fn python() -> PathBuf {
+    let python = std::env::var_os("SERVEBENCH_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup (scripts/test does)",
+        python.display()
+    );
+    python
+}
+
+/// Runs torchvision's transforms over `images`, returning one tensor per image.
+fn torchvision_reference(images: &[(String, bytes::Bytes)]) -> Vec<Vec<f32>> {
+    let dir = std::env::temp_dir().join(format!("servebench-vision-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let paths: Vec<PathBuf> = images
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts/reference/torchvision_preprocess.py");
+    let output = Command::new(python()).arg(script).arg(&dir).args(&paths).output().unwrap();
+    assert!(
+        output.status.success(),
+        "reference failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tensors = (0..images.len())
+        .map(|i| {
+            let raw = std::fs::read(dir.join(format!("{i}.f32"))).unwrap();
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+        })
+        .collect();
+    std::fs::remove_dir_all(dir).unwrap();
+    tensors
+}
+
+#[test]
+fn preprocessing_matches_torchvision_on_every_fixture() {
+    let mut specs = Vec::new();
+    for size in STUDY_SIZES {
+        for scene in [Scene::Noise, Scene::Smooth] {
+            specs.push(ImageSpec { size, scene, encoding: Encoding::Jpeg });
+        }
+    }
+    specs.push(ImageSpec { size: STUDY_SIZES[0], scene: Scene::Smooth, encoding: Encoding::Png });
+    let images: Vec<_> =
+        specs.iter().map(|spec| (spec.file_name(), fixtures::image(*spec))).collect();
+
+    let mut failures = Vec::new();
+    for ((name, bytes), expected) in images.iter().zip(torchvision_reference(&images)) {
+        let ChwImage { data, height, width } = vision::preprocess(bytes).unwrap();
+        assert_eq!((height, width), (CROP, CROP), "{name}");
+        assert_eq!(data.len(), expected.len(), "{name}");
+        let differences: Vec<f32> =
+            data.iter().zip(&expected).map(|(a, b)| (a - b).abs()).collect();
+        let max = differences.iter().copied().fold(0.0f32, f32::max);
+        let mean = differences.iter().sum::<f32>() / differences.len() as f32;
+        eprintln!("{name}: max abs difference {max:.4}, mean {mean:.5}");
+        if max > 0.05 || mean > 0.005 {
+            failures.push(format!("{name}: max {max}, mean {mean}"));
+        }
+    }
+    assert!(failures.is_empty(), "over the tolerance (max 0.05, mean 0.005): {failures:#?}");
+}
+
+#[test]
+fn sizes_and_crop_offsets_follow_torchvision_arithmetic() {
+    // Resize(256): shorter side 256, longer side truncated, either orientation.
+    assert_eq!(vision::resized_size(1280, 720, 256), (455, 256));
+    assert_eq!(vision::resized_size(640, 360, 256), (455, 256));
+    assert_eq!(vision::resized_size(300, 500, 256), (256, 426));
+    assert_eq!(vision::resized_size(100, 100, 256), (256, 256));
+    // CenterCrop: offsets round half to even, (455 - 224) / 2 = 115.5 -> 116.
+    let image = image::RgbImage::from_fn(455, 256, |x, y| image::Rgb([x as u8, y as u8, 0]));
+    let crop = vision::center_crop(&image, 224);
+    assert_eq!(crop.get_pixel(0, 0).0, [116, 16, 0]);
+    // Too small: padded with black around the centered image.
+    let small = image::RgbImage::from_pixel(200, 224, image::Rgb([9, 9, 9]));
+    let crop = vision::center_crop(&small, 224);
+    assert_eq!((crop.get_pixel(11, 0).0, crop.get_pixel(12, 0).0), ([0, 0, 0], [9, 9, 9]));
+    assert_eq!((crop.get_pixel(211, 0).0, crop.get_pixel(212, 0).0), ([9, 9, 9], [0, 0, 0]));
+}
+
+#[test]
+fn normalize_is_channel_first_with_imagenet_statistics() {
+    let image = image::RgbImage::from_pixel(2, 1, image::Rgb([255, 0, 128]));
+    let chw = vision::normalize(&image);
+    assert_eq!((chw.height, chw.width, chw.data.len()), (1, 2, 6));
+    let expected: [f32; 3] =
+        [(1.0 - 0.485) / 0.229, (0.0 - 0.456) / 0.224, (128.0 / 255.0 - 0.406) / 0.225];
+    for (channel, value) in expected.into_iter().enumerate() {
+        assert_eq!(chw.data[2 * channel..2 * channel + 2], [value; 2]);
+    }
+}
+
+#[test]
+fn greyscale_and_alpha_images_become_rgb() {
+    let grey = image::GrayImage::from_pixel(300, 300, image::Luma([77]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    grey.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let chw = vision::preprocess(png.get_ref()).unwrap();
+    assert_eq!(chw.data.len(), 3 * 224 * 224);
+
+    let rgba = image::RgbaImage::from_pixel(10, 10, image::Rgba([1, 2, 3, 0]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    rgba.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    assert_eq!(vision::decode(png.get_ref()).unwrap().get_pixel(0, 0).0, [1, 2, 3]);
+}
+
+#[test]
+fn bad_images_are_errors_not_panics() {
+    let jpeg = fixtures::image(ImageSpec::study(STUDY_SIZES[0]));
+    assert!(matches!(vision::preprocess(b""), Err(VisionError::Empty)));
+    let corrupt: [&[u8]; 4] = [
+        b"definitely not an image",
+        &jpeg[..20],
+        &jpeg[jpeg.len() / 2..],
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+    ];
+    for bad in corrupt {
+        let error = vision::preprocess(bad).unwrap_err();
+        assert!(matches!(error, VisionError::Decode(_) | VisionError::Jpeg(_)), "{error:?}");
+    }
+    let truncated = vision::preprocess(&jpeg[..jpeg.len() * 9 / 10]).unwrap_err();
+    assert!(matches!(truncated, VisionError::Truncated), "{truncated:?}");
+    // A header claiming 20000 x 20000 pixels (1.2 GB) is refused before any pixel is allocated.
+    let mut huge = jpeg.to_vec();
+    let sof = huge.windows(2).position(|marker| marker == [0xff, 0xc0]).unwrap();
+    huge[sof + 5..sof + 9].copy_from_slice(&[0x4e, 0x20, 0x4e, 0x20]);
+    let error = vision::preprocess(&huge).unwrap_err();
+    assert!(matches!(error, VisionError::TooLarge { width: 20000, height: 20000 }), "{error:?}");
+}
