@@ -7,7 +7,7 @@
 //! compositions of them, so every stage can be timed alone and end to end:
 //!
 //! ```text
-//! client: request -> encode ──transport──> server: decode -> answer -> encode
+//! client: request -> encode ──transport──> server: decode -> preprocess (vision) -> answer -> encode
 //! client: decode  <──────────transport──── server
 //! ```
 //!
@@ -16,6 +16,7 @@
 //! | fixtures | [`fixtures`] | noise / smooth images, JPEG / PNG, the study's 3 sizes; its payloads |
 //! | codec | [`codec`] | JSON / protobuf, base64 / raw |
 //! | transport | [`server`], [`client`] | REST over HTTP/1.1, REST over HTTP/2 (h2c), gRPC |
+//! | vision | [`vision`] | decode, resize, crop + normalize; noise / smooth, JPEG / PNG |
 //!
 //! The messages are the study's own ([`messages`], from `proto/study.proto`), wire-compatible
 //! with its Python client and servers.
