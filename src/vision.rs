@@ -72,11 +72,11 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, VisionError> {
     if bytes.is_empty() {
         return Err(VisionError::Empty);
     }
-    if image::guess_format(bytes).is_ok_and(|format| format == image::ImageFormat::Jpeg) {
+    let format = image::guess_format(bytes)?;
+    if format == image::ImageFormat::Jpeg {
         return decode_jpeg(bytes);
     }
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes));
-    reader.set_format(image::guess_format(bytes)?);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_DECODED_BYTES as u64);
     reader.limits(limits);
