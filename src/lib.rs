@@ -17,6 +17,7 @@
 //! | codec | [`codec`] | JSON / protobuf, base64 / raw |
 //! | transport | [`server`], [`client`] | REST over HTTP/1.1, REST over HTTP/2 (h2c), gRPC |
 //! | vision | [`vision`] | decode, resize, crop + normalize; noise / smooth, JPEG / PNG |
+//! | postprocess | [`postprocess`] | softmax, top 5, label map |
 //!
 //! The messages are the study's own ([`messages`], from `proto/study.proto`), wire-compatible
 //! with its Python client and servers.
@@ -65,5 +66,6 @@ pub mod client;
 pub mod codec;
 pub mod fixtures;
 pub mod messages;
+pub mod postprocess;
 pub mod server;
 pub mod vision;

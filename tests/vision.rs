@@ -1,53 +1,33 @@
 //! Vision contract: the tensor equals what TorchServe's image_classifier transforms make with
 //! torchvision on PIL (run here by the project venv's Python), and bad images are errors.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use servebench::fixtures::{self, Encoding, ImageSpec, STUDY_SIZES, Scene};
 use servebench::vision::{self, CROP, ChwImage, VisionError};
 
-/// The venv's Python (`scripts/setup` makes it), or `SERVEBENCH_PYTHON`.
-fn python() -> PathBuf {
-    let python = std::env::var_os("SERVEBENCH_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup (scripts/test does)",
-        python.display()
-    );
-    python
-}
-
 /// Runs torchvision's transforms over `images`, returning one tensor per image.
 fn torchvision_reference(images: &[(String, bytes::Bytes)]) -> Vec<Vec<f32>> {
-    let dir = std::env::temp_dir().join(format!("servebench-vision-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("vision");
     let paths: Vec<PathBuf> = images
         .iter()
         .map(|(name, bytes)| {
-            let path = dir.join(name);
+            let path = dir.0.join(name);
             std::fs::write(&path, bytes).unwrap();
             path
         })
         .collect();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scripts/reference/torchvision_preprocess.py");
-    let output = Command::new(python()).arg(script).arg(&dir).args(&paths).output().unwrap();
-    assert!(
-        output.status.success(),
-        "reference failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tensors = (0..images.len())
+    let mut args = vec![dir.0.as_path()];
+    args.extend(paths.iter().map(PathBuf::as_path));
+    common::run_reference("torchvision_preprocess.py", &args);
+    (0..images.len())
         .map(|i| {
-            let raw = std::fs::read(dir.join(format!("{i}.f32"))).unwrap();
+            let raw = std::fs::read(dir.0.join(format!("{i}.f32"))).unwrap();
             raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
         })
-        .collect();
-    std::fs::remove_dir_all(dir).unwrap();
-    tensors
+        .collect()
 }
 
 #[test]

@@ -1,0 +1,37 @@
+//! Postprocess stage alone: one image's 1000 ImageNet scores to TorchServe's answer.
+//!
+//! Ids: `postprocess/{softmax,top_k,classify,classify_json}/imagenet`: softmax, top 5 of the
+//! probabilities, the whole stage (softmax, top 5, names) and the whole stage plus the JSON the
+//! server sends. Throughput: the scores' bytes.
+
+mod common;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use servebench::postprocess::{self, Labels, TOP_K};
+
+fn postprocess(c: &mut Criterion) {
+    let labels = Labels::imagenet();
+    let scores: Vec<f32> =
+        (0..labels.len()).map(|i| ((i * 7919 % 1000) as f32 / 100.0).sin() * 6.0).collect();
+    let probabilities = postprocess::softmax(&scores);
+
+    let mut group = c.benchmark_group("postprocess");
+    group.throughput(Throughput::Bytes(std::mem::size_of_val(scores.as_slice()) as u64));
+    group.bench_function("softmax/imagenet", |b| b.iter(|| postprocess::softmax(&scores)));
+    group
+        .bench_function("top_k/imagenet", |b| b.iter(|| postprocess::top_k(&probabilities, TOP_K)));
+    group.bench_function("classify/imagenet", |b| {
+        b.iter(|| postprocess::classify(&scores, &labels).unwrap())
+    });
+    group.bench_function("classify_json/imagenet", |b| {
+        b.iter(|| serde_json::to_vec(&postprocess::classify(&scores, &labels).unwrap()).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = postprocess
+}
+criterion_main!(benches);
