@@ -1,4 +1,5 @@
-//! Compiles proto/ into Rust with a vendored protoc, so no system protobuf compiler is needed.
+//! Compiles proto/ into Rust with a vendored protoc, so no system protobuf compiler is needed,
+//! and (feature `torch`) points binaries at libtorch.
 //!
 //! Generated messages also derive serde (the REST side's JSON), maps are ordered (`BTreeMap`, so
 //! JSON output is deterministic) and `bytes` fields decode to `bytes::Bytes`, which prost slices out
@@ -8,6 +9,12 @@
 use std::io;
 
 fn main() -> io::Result<()> {
+    // With the `torch` feature, torch-sys tells us where libtorch lives; bake that in as an rpath
+    // so binaries, tests and benches find it without LD_LIBRARY_PATH.
+    if let Ok(libtorch) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}");
+    }
+
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path().map_err(io::Error::other)?);
 

@@ -17,6 +17,7 @@
 //! | codec | [`codec`] | JSON / protobuf, base64 / raw |
 //! | transport | [`server`], [`client`] | REST over HTTP/1.1, REST over HTTP/2 (h2c), gRPC |
 //! | vision | [`vision`] | decode, resize, crop + normalize; noise / smooth, JPEG / PNG |
+//! | inference | `inference` (feature `torch`) | CPU / CUDA, batch 1 / 8 / 20, host-device copies |
 //! | postprocess | [`postprocess`] | softmax, top 5, label map |
 //!
 //! The messages are the study's own ([`messages`], from `proto/study.proto`), wire-compatible
@@ -65,6 +66,8 @@
 pub mod client;
 pub mod codec;
 pub mod fixtures;
+#[cfg(feature = "torch")]
+pub mod inference;
 pub mod messages;
 pub mod postprocess;
 pub mod server;

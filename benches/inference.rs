@@ -1,0 +1,104 @@
+//! Inference stage alone: the forward pass per model, device and batch size, with the
+//! host-to-device and device-to-host copies timed apart from it.
+//!
+//! Ids: `inference/batch/b<n>` (stacking preprocessed images on the host),
+//! `inference/<model>_<device>/b<n>` (the forward pass, input already on the device),
+//! `inference/h2d_cuda/b<n>` and `inference/d2h_cuda/b<n>` (the copies; CPU has none). Models
+//! are `resnet50` and `densenet161` from `fixtures/models` (scripts/setup makes them), batches
+//! 1, 8 and 20, devices `cpu` and `cuda` (skipped, with the reason printed, where there is no
+//! GPU). `SERVEBENCH_TORCH_THREADS` sets libtorch's CPU threads. Throughput: images for the
+//! forward pass, bytes for the copies.
+
+mod common;
+
+use std::path::Path;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
+use servebench::inference::{self, Classifier};
+use servebench::vision;
+use tch::{Device, Tensor};
+
+const MODELS: [&str; 2] = ["resnet50", "densenet161"];
+const BATCHES: [usize; 3] = [1, 8, 20];
+
+fn inference(c: &mut Criterion) {
+    if let Some(threads) =
+        std::env::var("SERVEBENCH_TORCH_THREADS").ok().and_then(|t| t.parse().ok())
+    {
+        inference::set_threads(threads);
+    }
+    let image = vision::preprocess(&fixtures::image(ImageSpec::study(STUDY_SIZES[1])))
+        .expect("fixture preprocesses");
+    let batches: Vec<(usize, Tensor)> = BATCHES
+        .iter()
+        .map(|&n| (n, inference::batch(&vec![image.clone(); n]).expect("a batch of equal images")))
+        .collect();
+
+    let mut group = c.benchmark_group("inference");
+    // A forward pass takes up to seconds on a CPU: ten samples are what such benches can afford.
+    group.sample_size(10);
+    for (n, host) in &batches {
+        let images = vec![image.clone(); *n];
+        group.throughput(Throughput::Bytes((host.numel() * 4) as u64));
+        group.bench_function(format!("batch/b{n}"), |b| {
+            b.iter(|| inference::batch(&images).unwrap())
+        });
+    }
+    let cuda = inference::cuda_available();
+    if !cuda {
+        eprintln!("inference: no CUDA device (libtorch sees none): skipping the cuda groups");
+    }
+    let devices = if cuda {
+        vec![("cpu", Device::Cpu), ("cuda", Device::Cuda(0))]
+    } else {
+        vec![("cpu", Device::Cpu)]
+    };
+    for (device_name, device) in devices {
+        for model in MODELS {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/models")
+                .join(format!("{model}.pt"));
+            let classifier =
+                Classifier::load(&path, device).unwrap_or_else(|error| panic!("{model}: {error}"));
+            for (n, host) in &batches {
+                let input = inference::to_device(host, device).unwrap();
+                group.throughput(Throughput::Elements(*n as u64));
+                group.bench_function(format!("{model}_{device_name}/b{n}"), |b| {
+                    b.iter(|| {
+                        let output = classifier.forward(&input).unwrap();
+                        inference::synchronize(device);
+                        output
+                    })
+                });
+            }
+        }
+        if device != Device::Cpu {
+            copies(&mut group, device, &batches);
+        }
+    }
+    group.finish();
+}
+
+/// Host-to-device copies of each batch, and device-to-host copies of its ImageNet scores.
+fn copies(group: &mut BenchmarkGroup<'_, WallTime>, device: Device, batches: &[(usize, Tensor)]) {
+    for (n, host) in batches {
+        group.throughput(Throughput::Bytes((host.numel() * 4) as u64));
+        group.bench_function(format!("h2d_cuda/b{n}"), |b| {
+            b.iter(|| inference::to_device(host, device).unwrap())
+        });
+        let scores = Tensor::zeros([*n as i64, 1000], (tch::Kind::Float, device));
+        group.throughput(Throughput::Bytes((scores.numel() * 4) as u64));
+        group.bench_function(format!("d2h_cuda/b{n}"), |b| {
+            b.iter(|| inference::scores(&scores).unwrap())
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = inference
+}
+criterion_main!(benches);
