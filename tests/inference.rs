@@ -103,10 +103,8 @@ fn a_model_that_is_not_an_image_classifier_is_refused_at_load() {
     let script = "import sys, torch\nclass Identity(torch.nn.Module):\n    def forward(self, x):\n        return x\ntorch.jit.script(Identity()).save(sys.argv[1])\n";
     let script_path = dir.0.join("identity.py");
     std::fs::write(&script_path, script).unwrap();
-    let python = std::env::var_os("SERVEBENCH_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let status = std::process::Command::new(python).arg(&script_path).arg(&path).status().unwrap();
+    let status =
+        std::process::Command::new(common::python()).arg(&script_path).arg(&path).status().unwrap();
     assert!(status.success());
     let error = Classifier::load(&path, Device::Cpu).unwrap_err();
     assert!(

@@ -3,19 +3,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Runs `scripts/reference/<script>` with `args` on the venv's Python (`scripts/setup` makes
-/// it; `SERVEBENCH_PYTHON` overrides), returning its standard output.
-pub fn run_reference(script: &str, args: &[&Path]) -> Vec<u8> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+/// The venv's Python (`scripts/setup` makes it), or `SERVEBENCH_PYTHON`.
+pub fn python() -> PathBuf {
     let python = std::env::var_os("SERVEBENCH_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
     assert!(
         python.exists(),
         "{} is missing: run scripts/setup (scripts/test does)",
         python.display()
     );
-    let output = Command::new(python)
+    python
+}
+
+/// Runs `scripts/reference/<script>` with `args` on [`python`], returning its standard output.
+pub fn run_reference(script: &str, args: &[&Path]) -> Vec<u8> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(python())
         .arg(root.join("scripts/reference").join(script))
         .args(args)
         .output()
