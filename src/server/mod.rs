@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use error::ServeError;
+pub use error::{ErrorBody, ServeError};
 
 use crate::codec;
 use crate::fixtures;

@@ -1,6 +1,6 @@
 //! The study's REST server (axum): `POST /basic` and `/base64` take JSON, `POST /binary` takes
 //! the raw image as the body. HTTP/1.1 and HTTP/2 cleartext (prior knowledge) share one listener.
-//! Every error, unknown routes included, is a JSON [`ErrorBody`](super::error::ErrorBody).
+//! Every error, unknown routes included, is a JSON [`ErrorBody`](super::ErrorBody).
 
 use std::future::Future;
 use std::io;
