@@ -71,4 +71,5 @@ pub mod inference;
 pub mod messages;
 pub mod postprocess;
 pub mod server;
+pub mod timing;
 pub mod vision;

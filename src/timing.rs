@@ -1,0 +1,116 @@
+//! Per-request stage timings, and their wire form: the `Server-Timing` header (W3C), which the
+//! model server sends over HTTP and, under the same name and value, as gRPC metadata.
+//!
+//! ```text
+//! server-timing: queue;dur=0.041, decode;dur=5.35, preprocess;dur=6.1, infer;dur=35.4, postprocess;dur=0.005, encode;dur=0.002
+//! ```
+//!
+//! Durations are milliseconds, as the header's `dur` parameter defines them.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The header (and gRPC metadata key) that carries the timings.
+pub const HEADER: &str = "server-timing";
+
+/// A stage a request spends server time in, in the order it happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Waiting for a worker or for a batch to fill.
+    Queue,
+    /// Image bytes to pixels.
+    Decode,
+    /// Pixels to model input (resize, crop, normalize).
+    Preprocess,
+    /// The forward pass, copies to and from the device included.
+    Infer,
+    /// Scores to the answer (softmax, top 5, labels).
+    Postprocess,
+    /// The answer to response bytes.
+    Encode,
+}
+
+impl Stage {
+    /// Every stage, in request order.
+    pub const ALL: [Self; 6] =
+        [Self::Queue, Self::Decode, Self::Preprocess, Self::Infer, Self::Postprocess, Self::Encode];
+
+    /// The stage's name in the header: `queue`, `decode`, `preprocess`, `infer`, `postprocess`,
+    /// `encode`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::Decode => "decode",
+            Self::Preprocess => "preprocess",
+            Self::Infer => "infer",
+            Self::Postprocess => "postprocess",
+            Self::Encode => "encode",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|stage| stage.name() == name)
+    }
+}
+
+/// Where one request's server time went, stage by stage.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimings([Option<Duration>; 6]);
+
+impl StageTimings {
+    /// Adds `duration` to `stage` (a stage may be entered more than once).
+    pub fn record(&mut self, stage: Stage, duration: Duration) {
+        let slot = &mut self.0[stage as usize];
+        *slot = Some(slot.unwrap_or_default() + duration);
+    }
+
+    /// Runs `work`, recording its wall time under `stage`.
+    pub fn time<T>(&mut self, stage: Stage, work: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let result = work();
+        self.record(stage, start.elapsed());
+        result
+    }
+
+    /// The time recorded for `stage`, if any.
+    pub fn get(&self, stage: Stage) -> Option<Duration> {
+        self.0[stage as usize]
+    }
+
+    /// Reads a `Server-Timing` value. Metrics servebench does not know (another server's) and
+    /// metrics without a duration are skipped, as the header's consumers are meant to.
+    pub fn parse(header: &str) -> Self {
+        let mut timings = Self::default();
+        for metric in header.split(',') {
+            let mut parts = metric.split(';').map(str::trim);
+            let Some(stage) = parts.next().and_then(Stage::from_name) else { continue };
+            let milliseconds = parts
+                .filter_map(|parameter| parameter.strip_prefix("dur="))
+                .find_map(|value| value.trim_matches('"').parse::<f64>().ok())
+                .filter(|ms| ms.is_finite() && *ms >= 0.0);
+            if let Some(ms) = milliseconds {
+                timings.record(stage, Duration::from_secs_f64(ms / 1000.0));
+            }
+        }
+        timings
+    }
+}
+
+/// The `Server-Timing` value: recorded stages in request order, durations in milliseconds.
+impl fmt::Display for StageTimings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut separator = "";
+        for stage in Stage::ALL {
+            if let Some(duration) = self.get(stage) {
+                write!(
+                    f,
+                    "{separator}{};dur={:.3}",
+                    stage.name(),
+                    duration.as_secs_f64() * 1000.0
+                )?;
+                separator = ", ";
+            }
+        }
+        Ok(())
+    }
+}
