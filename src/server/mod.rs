@@ -5,6 +5,7 @@
 //! on the configured addresses (port 0 by default), so tests, benches and the CLI start servers
 //! the same way and get back the bound addresses and a shutdown handle.
 
+pub mod batching;
 mod error;
 pub mod grpc;
 pub mod rest;
