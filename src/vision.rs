@@ -253,8 +253,12 @@ pub fn normalize(image: &RgbImage) -> ChwImage {
     ChwImage { data, height: image.height(), width: image.width() }
 }
 
-/// The whole stage: decode, resize the shorter side to 256, crop 224, normalize.
+/// Everything after decoding: resize the shorter side to 256, crop 224, normalize.
+pub fn prepare(image: &RgbImage) -> ChwImage {
+    normalize(&center_crop(&resize_shorter(image, RESIZE_SHORTER), CROP))
+}
+
+/// The whole stage: decode, then [`prepare`].
 pub fn preprocess(bytes: &[u8]) -> Result<ChwImage, VisionError> {
-    let image = decode(bytes)?;
-    Ok(normalize(&center_crop(&resize_shorter(&image, RESIZE_SHORTER), CROP)))
+    Ok(prepare(&decode(bytes)?))
 }

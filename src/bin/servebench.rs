@@ -30,6 +30,9 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         body_limit: usize,
     },
+    /// Serve a TorchScript image classifier behind TorchServe's REST inference API until Ctrl-C.
+    #[cfg(feature = "torch")]
+    Serve(serve::ServeArgs),
     /// Write the study's images (noise and smooth JPEGs at its three sizes) into a folder.
     Fixtures {
         /// Folder to write into.
@@ -60,11 +63,84 @@ async fn run(command: Command) -> std::io::Result<()> {
             tokio::signal::ctrl_c().await?;
             server.shutdown().await
         }
+        #[cfg(feature = "torch")]
+        Command::Serve(args) => serve::run(args).await,
         Command::Fixtures { out } => {
             for path in fixtures::export(&out)? {
                 println!("{}", path.display());
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(feature = "torch")]
+mod serve {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use servebench::server::DEFAULT_BODY_LIMIT;
+    use servebench::server::batching::BatchConfig;
+    use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+
+    #[derive(Debug, clap::Args)]
+    pub struct ServeArgs {
+        /// TorchScript image classifier [default: the generated ResNet-50, fixtures/models/resnet50.pt]
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Name it is served under: /predictions/NAME.
+        #[arg(long, default_value = "resnet50")]
+        name: String,
+        /// Version it is served under: /predictions/NAME/VERSION.
+        #[arg(long, default_value = "1.0")]
+        version: String,
+        /// REST listen address (HTTP/1.1 and h2c), TorchServe's inference port by default.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        rest: SocketAddr,
+        /// Run on `cpu` or `cuda`.
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+        device: String,
+        /// Most requests inferred together (TorchServe's batch_size).
+        #[arg(long, default_value_t = 1)]
+        batch_size: usize,
+        /// Longest a batch waits to fill, in milliseconds (TorchServe's max_batch_delay).
+        #[arg(long, default_value_t = 100)]
+        max_batch_delay_ms: u64,
+        /// Worker threads running batches.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Requests that may wait before new ones get 503.
+        #[arg(long, default_value_t = 100)]
+        queue: usize,
+        /// Largest accepted request body, in bytes.
+        #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
+        body_limit: usize,
+    }
+
+    pub async fn run(args: ServeArgs) -> std::io::Result<()> {
+        let path = args.model.unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/resnet50.pt")
+        });
+        let device = if args.device == "cuda" { tch::Device::Cuda(0) } else { tch::Device::Cpu };
+        let batch = BatchConfig {
+            batch_size: args.batch_size,
+            max_batch_delay: Duration::from_millis(args.max_batch_delay_ms),
+            queue_capacity: args.queue,
+            workers: args.workers,
+        };
+        let model =
+            ModelConfig { name: args.name.clone(), version: args.version, path, device, batch };
+        let config = ModelServerConfig {
+            rest_addr: args.rest,
+            body_limit: args.body_limit,
+            models: vec![model],
+        };
+        let server = ModelServer::start(config).await?;
+        println!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr());
+        println!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name);
+        println!("Ctrl-C stops.");
+        tokio::signal::ctrl_c().await?;
+        server.shutdown().await
     }
 }

@@ -9,6 +9,8 @@ pub mod batching;
 mod error;
 pub mod grpc;
 pub mod rest;
+#[cfg(feature = "torch")]
+pub mod torchserve;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
