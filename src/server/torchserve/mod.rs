@@ -114,6 +114,8 @@ fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<
         Vec::new().into_iter()
     } else {
         let started = std::time::Instant::now();
+        // A libtorch failure here is the server's, not the request's: the batcher turns the
+        // panic into a 500 for this batch's requests and the worker goes on serving.
         let rows =
             infer(classifier, &inputs).expect("a loaded classifier runs a batch of 224x224 images");
         let elapsed = started.elapsed();
