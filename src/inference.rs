@@ -111,14 +111,16 @@ impl Classifier {
     }
 }
 
-/// Stacks images into one `[N, 3, H, W]` float tensor in host memory.
-pub fn batch(images: &[ChwImage]) -> Result<Tensor, InferenceError> {
+/// Stacks images into one `[N, 3, H, W]` float tensor in host memory (a slice of images, or
+/// references to them: the pixels are copied once, into the tensor).
+pub fn batch<'a>(images: impl IntoIterator<Item = &'a ChwImage>) -> Result<Tensor, InferenceError> {
+    let images: Vec<&ChwImage> = images.into_iter().collect();
     let first = images.first().ok_or(InferenceError::Batch("an empty list of images"))?;
     if images.iter().any(|image| (image.height, image.width) != (first.height, first.width)) {
         return Err(InferenceError::Batch("images of different sizes"));
     }
     let mut data = Vec::with_capacity(images.len() * first.data.len());
-    for image in images {
+    for image in &images {
         data.extend_from_slice(&image.data);
     }
     let shape = [images.len() as i64, 3, i64::from(first.height), i64::from(first.width)];

@@ -140,3 +140,17 @@ impl StudyServer {
 async fn stopped(mut signal: watch::Receiver<()>) {
     let _ = signal.changed().await;
 }
+
+/// Serves `router` on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves, then drains
+/// connections: how every servebench REST server runs.
+async fn serve_rest(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        // Headers and body go out as separate writes; Nagle would hold the second one back.
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

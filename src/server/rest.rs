@@ -12,7 +12,6 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use super::{ServeError, Study};
@@ -46,11 +45,7 @@ pub async fn serve(
     body_limit: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        // Headers and body go out as separate writes; Nagle would hold the second one back.
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(study, body_limit)).with_graceful_shutdown(shutdown).await
+    super::serve_rest(listener, router(study, body_limit), shutdown).await
 }
 
 async fn basic(

@@ -108,8 +108,7 @@ fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<
             Ok(timing.time(Stage::Preprocess, || vision::prepare(&decoded)))
         })
         .collect();
-    let inputs: Vec<vision::ChwImage> =
-        prepared.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+    let inputs: Vec<&vision::ChwImage> = prepared.iter().filter_map(|r| r.as_ref().ok()).collect();
     let mut scores = if inputs.is_empty() {
         Vec::new().into_iter()
     } else {
@@ -140,9 +139,10 @@ fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<
 
 fn infer(
     classifier: &Classifier,
-    inputs: &[vision::ChwImage],
+    inputs: &[&vision::ChwImage],
 ) -> Result<Vec<Vec<f32>>, InferenceError> {
-    let batch = inference::to_device(&inference::batch(inputs)?, classifier.device())?;
+    let batch =
+        inference::to_device(&inference::batch(inputs.iter().copied())?, classifier.device())?;
     inference::scores(&classifier.forward(&batch)?)
 }
 
@@ -164,18 +164,9 @@ impl ModelServer {
         }
         let listener = TcpListener::bind(config.rest_addr).await?;
         let rest_addr = listener.local_addr()?;
-        let (shutdown, mut signal) = watch::channel(());
+        let (shutdown, signal) = watch::channel(());
         let router = rest::router(Arc::new(models), config.body_limit);
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = signal.changed().await;
-                })
-                .await
-        });
+        let task = tokio::spawn(super::serve_rest(listener, router, super::stopped(signal)));
         Ok(Self { rest_addr, shutdown, task })
     }
 
