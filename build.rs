@@ -1,4 +1,4 @@
-//! Compiles proto/ into Rust with a vendored protoc, so no system protobuf compiler is needed,
+//! Compiles proto/ (the study's messages and TorchServe's inference API) into Rust with a vendored protoc, so no system protobuf compiler is needed,
 //! and (feature `torch`) points binaries at libtorch.
 //!
 //! Generated messages also derive serde (the REST side's JSON), maps are ordered (`BTreeMap`, so
@@ -7,6 +7,7 @@
 //! which maps malformed protobuf to `INVALID_ARGUMENT` rather than tonic's `INTERNAL`.
 
 use std::io;
+use std::path::PathBuf;
 
 fn main() -> io::Result<()> {
     // With the `torch` feature, torch-sys tells us where libtorch lives; bake that in as an rpath
@@ -17,6 +18,8 @@ fn main() -> io::Result<()> {
 
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path().map_err(io::Error::other)?);
+    // google/protobuf/{empty,any}.proto come with the vendored protoc.
+    let well_known = protoc_bin_vendored::include_path().map_err(io::Error::other)?;
 
     tonic_prost_build::configure()
         .btree_map(".")
@@ -30,5 +33,9 @@ fn main() -> io::Result<()> {
             ".ai.statsbomb.com.ImageBinaryRequest.image",
             "#[serde(with = \"crate::codec::base64::serde_bytes\")]",
         )
-        .compile_with_config(config, &["proto/study.proto"], &["proto"])
+        .compile_with_config(
+            config,
+            &["proto/study.proto".into(), "proto/torchserve.proto".into()],
+            &[PathBuf::from("proto"), well_known],
+        )
 }

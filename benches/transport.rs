@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use servebench::client::{Protocol, StudyClient, Target};
+use servebench::client::{Protocol, STUDY_TARGET_ENV, StudyClient, Target};
 use servebench::codec::{json, protobuf};
 use servebench::fixtures;
 use servebench::messages::StudyRequest;
@@ -26,7 +26,7 @@ fn transport(c: &mut Criterion) {
     let server = server_runtime
         .block_on(StudyServer::start(ServerConfig::default()))
         .expect("the study server starts on loopback");
-    let target = Target::local(&server).overridden_by_env();
+    let target = Target::local(&server).overridden_by_env(STUDY_TARGET_ENV);
     eprintln!("transport: REST at {}, gRPC at {}", target.rest, target.grpc);
 
     let client_runtime = runtime();

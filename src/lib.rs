@@ -63,6 +63,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attribution;
 pub mod client;
 pub mod codec;
 pub mod fixtures;

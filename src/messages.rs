@@ -1,5 +1,6 @@
 //! The study's wire messages, generated from `proto/study.proto`, and the one enum that lets
-//! clients, servers and benches handle the three request types alike.
+//! clients, servers and benches handle the three request types alike; and TorchServe's gRPC
+//! inference API ([`torchserve`], from `proto/torchserve.proto`).
 //!
 //! The generated types derive both `prost::Message` (gRPC) and serde (REST's JSON, with the proto
 //! field names as keys), maps are `BTreeMap`s (deterministic JSON) and `bytes` fields are
@@ -8,6 +9,31 @@
 #![allow(missing_docs)]
 
 tonic::include_proto!("ai.statsbomb.com");
+
+/// TorchServe's gRPC inference API: `org.pytorch.serve.grpc.inference.InferenceAPIsService`.
+pub use org::pytorch::serve::grpc::inference as torchserve;
+
+// Generated code names other packages by relative path, so the modules mirror the packages.
+#[doc(hidden)]
+pub mod org {
+    pub mod pytorch {
+        pub mod serve {
+            pub mod grpc {
+                pub mod inference {
+                    tonic::include_proto!("org.pytorch.serve.grpc.inference");
+                }
+            }
+        }
+    }
+}
+
+/// `google.rpc`: the `Status` message TorchServe's answers may carry.
+pub mod google {
+    /// `google.rpc.Status`.
+    pub mod rpc {
+        tonic::include_proto!("google.rpc");
+    }
+}
 
 /// One request of the study, whichever of its three types.
 #[derive(Clone, Debug, PartialEq)]

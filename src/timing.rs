@@ -5,7 +5,8 @@
 //! server-timing: queue;dur=0.041, decode;dur=5.35, preprocess;dur=6.1, infer;dur=35.4, postprocess;dur=0.005, encode;dur=0.002
 //! ```
 //!
-//! Durations are milliseconds, as the header's `dur` parameter defines them.
+//! Durations are milliseconds, as the header's `dur` parameter defines them. The client's side of
+//! a request is [`ClientTimings`]: encoding, waiting on the network and the server, decoding.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -112,5 +113,28 @@ impl fmt::Display for StageTimings {
             }
         }
         Ok(())
+    }
+}
+
+/// Where one request's time went on the client: building the body, waiting for the whole answer
+/// (the network and the server), reading it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientTimings {
+    /// The image to the request body (base64, JSON, multipart framing; for gRPC, the message,
+    /// whose protobuf encoding tonic does while sending, under `wait`).
+    pub encode: Duration,
+    /// From sending the request to holding the whole answer.
+    pub wait: Duration,
+    /// The answer's bytes to a value (the JSON object; for gRPC, after tonic's protobuf decode).
+    pub decode: Duration,
+}
+
+impl ClientTimings {
+    /// The client stages' names, in request order, as reports name them.
+    pub const NAMES: [&'static str; 3] = ["encode", "wait", "decode"];
+
+    /// The durations in the order of [`Self::NAMES`].
+    pub fn durations(&self) -> [Duration; 3] {
+        [self.encode, self.wait, self.decode]
     }
 }

@@ -1,10 +1,12 @@
-//! The TorchServe-compatible model server (feature `torch`), driven over HTTP as curl would:
-//! answers match the stages called directly, every answer carries its stage timings, bad
-//! requests get TorchServe's errors, and the server keeps serving.
+//! The TorchServe-compatible model server (feature `torch`), driven as curl and TorchServe's
+//! gRPC clients would: answers match the stages called directly over every route, every answer
+//! carries its stage timings, bad requests get TorchServe's errors and statuses, and the server
+//! keeps serving.
 #![cfg(feature = "torch")]
 
+mod model_server;
+
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,36 +14,23 @@ use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use model_server::{LIMIT, direct_answer, same_answer};
+use servebench::client::torchserve::{ModelClient, Route};
+use servebench::codec;
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
-use servebench::inference::{self, Classifier};
-use servebench::postprocess::{self, Labels};
+use servebench::messages::torchserve::PredictionsRequest;
+use servebench::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
 use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+use servebench::server::torchserve::{HEALTHY, ModelServer};
 use servebench::timing::{self, Stage, StageTimings};
-use servebench::{codec, vision};
-use tch::Device;
-
-const LIMIT: usize = 4 << 20;
-
-fn resnet() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/resnet50.pt")
-}
+use tonic::Code;
 
 async fn server(batch: BatchConfig) -> ModelServer {
-    let model = ModelConfig {
-        name: "resnet50".into(),
-        version: "1.0".into(),
-        path: resnet(),
-        device: Device::Cpu,
-        batch,
-    };
-    ModelServer::start(ModelServerConfig {
-        body_limit: LIMIT,
-        models: vec![model],
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    model_server::start(batch).await
+}
+
+fn small_image() -> Bytes {
+    fixtures::image(ImageSpec::study(STUDY_SIZES[0]))
 }
 
 async fn call(
@@ -74,29 +63,32 @@ async fn call(
     )
 }
 
-/// The answer servebench's stages give when called directly, as JSON.
-fn direct_answer(image: &[u8]) -> serde_json::Value {
-    let classifier = Classifier::load(&resnet(), Device::Cpu).unwrap();
-    let input = inference::batch(&[vision::preprocess(image).unwrap()]).unwrap();
-    let scores = inference::scores(&classifier.forward(&input).unwrap()).unwrap();
-    serde_json::to_value(postprocess::classify(&scores[0], &Labels::imagenet()).unwrap()).unwrap()
-}
-
 #[tokio::test]
-async fn predictions_over_raw_and_base64_bodies_match_the_stages_with_timings() {
+async fn predictions_over_raw_multipart_and_base64_bodies_match_the_stages_with_timings() {
     let server = server(BatchConfig::default()).await;
     let (status, _, health) =
         call(server.rest_addr(), Method::GET, "/ping", "text/plain", Bytes::new()).await;
     assert_eq!((status, health), (StatusCode::OK, serde_json::json!({"status": "Healthy"})));
 
-    let image = fixtures::image(ImageSpec::study(STUDY_SIZES[0]));
+    let image = small_image();
     let expected = direct_answer(&image);
     assert_eq!(expected.as_object().unwrap().len(), 5);
     let base64 = serde_json::to_vec(&codec::base64::encode(&image)).unwrap();
-    let requests: [(&str, &str, Bytes); 3] = [
+    let form = codec::multipart::encode("data", "kitten.jpg", "image/jpeg", &image);
+    // A form as `curl -F note=hi -F body=@kitten.jpg` sends it: TorchServe also reads `body`.
+    let curl_form = [
+        &b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--XyZ\r\n\
+           Content-Disposition: form-data; name=\"body\"; filename=\"k.jpg\"\r\n\r\n"[..],
+        &image,
+        b"\r\n--XyZ--\r\n",
+    ]
+    .concat();
+    let requests: [(&str, &str, Bytes); 5] = [
         ("/predictions/resnet50", "image/jpeg", image.clone()),
         ("/predictions/resnet50/1.0", "application/octet-stream", image.clone()),
         ("/predictions/resnet50", "application/json", base64.into()),
+        ("/predictions/resnet50", &form.content_type, form.body),
+        ("/predictions/resnet50", "multipart/form-data; boundary=XyZ", curl_form.into()),
     ];
     for (path, content_type, body) in requests {
         let (status, header, answer) =
@@ -114,8 +106,9 @@ async fn predictions_over_raw_and_base64_bodies_match_the_stages_with_timings() 
 #[tokio::test]
 async fn bad_requests_get_torchserves_errors_and_the_server_keeps_serving() {
     let server = server(BatchConfig::default()).await;
-    let image = fixtures::image(ImageSpec::study(STUDY_SIZES[0]));
-    let cases: [(&str, &str, Bytes, StatusCode, &str); 9] = [
+    let image = small_image();
+    let no_data_field = codec::multipart::encode("file", "k.jpg", "image/jpeg", &image);
+    let cases: [(&str, &str, Bytes, StatusCode, &str); 13] = [
         (
             "/predictions/resnet50",
             "image/jpeg",
@@ -179,6 +172,35 @@ async fn bad_requests_get_torchserves_errors_and_the_server_keeps_serving() {
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
         ),
+        (
+            "/predictions/resnet50",
+            &no_data_field.content_type,
+            no_data_field.body.clone(),
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+        ),
+        (
+            "/predictions/resnet50",
+            "multipart/form-data; boundary=nope",
+            image.clone(),
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+        ),
+        (
+            // The right bytes under the wrong content type: a JPEG is not JSON.
+            "/predictions/resnet50",
+            "application/json",
+            image.clone(),
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+        ),
+        (
+            "/ping",
+            "image/jpeg",
+            image.clone(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowedException",
+        ),
     ];
     for (path, content_type, body, status, kind) in cases {
         let (got, _, error) =
@@ -231,5 +253,168 @@ async fn batched_requests_each_get_their_own_answer() {
             assert!((got - probability.as_f64().unwrap()).abs() < 1e-4, "{answer} vs {expected}");
         }
     }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_client_route_gets_the_answer_with_both_sides_timings() {
+    let server = server(BatchConfig::default()).await;
+    let image = small_image();
+    let expected = direct_answer(&image);
+    for route in Route::ALL {
+        let client = ModelClient::connect(route, &server.target(), "resnet50").await.unwrap();
+        let replies = client.predict_concurrent(&image, 2).await.unwrap();
+        assert_eq!(replies.len(), 2);
+        for reply in replies {
+            assert!(same_answer(&reply.answer, &expected), "{route}: {}", reply.answer);
+            for stage in Stage::ALL {
+                assert!(reply.server.get(stage).is_some(), "{route}: no server {stage:?}");
+            }
+            let server_total: Duration =
+                Stage::ALL.iter().filter_map(|s| reply.server.get(*s)).sum();
+            // The wait holds the server's whole time, and the network's.
+            assert!(reply.client.wait >= server_total, "{route}: {reply:?}");
+        }
+    }
+    server.shutdown().await.unwrap();
+}
+
+async fn grpc_client(
+    server: &ModelServer,
+) -> InferenceApIsServiceClient<tonic::transport::Channel> {
+    InferenceApIsServiceClient::connect(format!("http://{}", server.grpc_addr()))
+        .await
+        .unwrap()
+        .max_encoding_message_size(2 * LIMIT)
+}
+
+fn grpc_request(model: &str, version: &str, key: &str, image: &Bytes) -> PredictionsRequest {
+    PredictionsRequest {
+        model_name: model.into(),
+        model_version: version.into(),
+        input: [(key.to_owned(), image.clone())].into(),
+        sequence_id: None,
+    }
+}
+
+#[tokio::test]
+async fn grpc_answers_rest_bytes_with_timings_and_torchserves_codes() {
+    let server = server(BatchConfig::default()).await;
+    let mut client = grpc_client(&server).await;
+    let health = client.ping(()).await.unwrap().into_inner().health;
+    assert_eq!(health, HEALTHY);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&health).unwrap()["status"], "Healthy");
+
+    let image = small_image();
+    let (_, _, rest_answer) = call(
+        server.rest_addr(),
+        Method::POST,
+        "/predictions/resnet50",
+        "image/jpeg",
+        image.clone(),
+    )
+    .await;
+    for (version, key) in [("", "data"), ("1.0", "body")] {
+        let mut request = grpc_request("resnet50", version, key, &image);
+        request.sequence_id = Some("seq-7".into());
+        let response = client.predictions(request).await.unwrap();
+        let timings = response.metadata().get(timing::HEADER).unwrap().to_str().unwrap().to_owned();
+        let timings = StageTimings::parse(&timings);
+        assert!(Stage::ALL.iter().all(|stage| timings.get(*stage).is_some()), "{timings}");
+        let answer = response.into_inner();
+        assert_eq!(answer.sequence_id.as_deref(), Some("seq-7"));
+        let answer: serde_json::Value = serde_json::from_slice(&answer.prediction).unwrap();
+        assert_eq!(answer, rest_answer, "gRPC and REST answer the same JSON");
+    }
+
+    let mut stream =
+        client.stream_predictions(grpc_request("resnet50", "", "data", &image)).await.unwrap();
+    assert!(stream.metadata().get(timing::HEADER).is_some());
+    let stream = stream.get_mut();
+    let first = stream.message().await.unwrap().expect("one streamed answer");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&first.prediction).unwrap(),
+        rest_answer
+    );
+    assert!(stream.message().await.unwrap().is_none(), "the stream ends after the answer");
+
+    let oversized = Bytes::from(vec![0u8; LIMIT + 1]);
+    let cases = [
+        (grpc_request("densenet", "", "data", &image), Code::NotFound),
+        (grpc_request("resnet50", "9.9", "data", &image), Code::NotFound),
+        (grpc_request("resnet50", "", "image", &image), Code::InvalidArgument),
+        (
+            grpc_request("resnet50", "", "data", &image.slice(..image.len() / 2)),
+            Code::InvalidArgument,
+        ),
+        (
+            grpc_request("resnet50", "", "data", &Bytes::from_static(b"GIF89a")),
+            Code::InvalidArgument,
+        ),
+        (grpc_request("resnet50", "", "data", &Bytes::new()), Code::InvalidArgument),
+        (grpc_request("resnet50", "", "data", &oversized), Code::ResourceExhausted),
+    ];
+    for (request, code) in cases {
+        let what = format!(
+            "{} {:?} {:?}",
+            request.model_name,
+            request.model_version,
+            request.input.keys()
+        );
+        let status = client.predictions(request).await.unwrap_err();
+        assert_eq!(status.code(), code, "{what}: {status:?}");
+        assert!(!status.message().is_empty());
+    }
+    assert!(client.predictions(grpc_request("resnet50", "", "data", &image)).await.is_ok());
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_queue_refuses_with_503_and_unavailable() {
+    // One worker, room for one waiting request: a burst arriving within one inference (tens of
+    // milliseconds) overflows it.
+    let server = server(BatchConfig { queue_capacity: 1, ..Default::default() }).await;
+    let image = small_image();
+    let rest: Vec<_> = (0..24)
+        .map(|_| {
+            tokio::spawn(call(
+                server.rest_addr(),
+                Method::POST,
+                "/predictions/resnet50",
+                "image/jpeg",
+                image.clone(),
+            ))
+        })
+        .collect();
+    let mut grpc = grpc_client(&server).await;
+    let grpc_calls: Vec<_> = (0..24)
+        .map(|_| {
+            let (mut client, request) =
+                (grpc.clone(), grpc_request("resnet50", "", "data", &image));
+            tokio::spawn(async move { client.predictions(request).await.map(drop) })
+        })
+        .collect();
+    let mut refused = 0;
+    for call in rest {
+        let (status, _, body) = call.await.unwrap();
+        match status {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(body["type"], "ServiceUnavailableException");
+                refused += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(refused > 0, "24 simultaneous requests fit a queue of 1");
+    let mut unavailable = 0;
+    for call in grpc_calls {
+        if let Err(status) = call.await.unwrap() {
+            assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+            unavailable += 1;
+        }
+    }
+    assert!(unavailable > 0, "24 simultaneous gRPC requests fit a queue of 1");
+    assert!(grpc.ping(()).await.is_ok());
     server.shutdown().await.unwrap();
 }

@@ -7,11 +7,15 @@ use criterion::Criterion;
 /// Set to `1` for the quick mode: a smoke run of the whole suite in minutes, not for numbers.
 pub const QUICK_ENV: &str = "SERVEBENCH_QUICK";
 
+/// Whether the quick mode is on.
+pub fn quick() -> bool {
+    std::env::var(QUICK_ENV).is_ok_and(|value| !value.is_empty() && value != "0")
+}
+
 /// Criterion as every servebench bench runs it; command-line flags still override it.
 pub fn criterion() -> Criterion {
-    let quick = std::env::var(QUICK_ENV).is_ok_and(|value| !value.is_empty() && value != "0");
     let criterion = Criterion::default();
-    if quick {
+    if quick() {
         criterion
             .sample_size(10)
             .warm_up_time(Duration::from_millis(300))

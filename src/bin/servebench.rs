@@ -30,7 +30,8 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         body_limit: usize,
     },
-    /// Serve a TorchScript image classifier behind TorchServe's REST inference API until Ctrl-C.
+    /// Serve a TorchScript image classifier behind TorchServe's REST and gRPC inference APIs
+    /// until Ctrl-C.
     #[cfg(feature = "torch")]
     Serve(serve::ServeArgs),
     /// Write the study's images (noise and smooth JPEGs at its three sizes) into a folder.
@@ -98,6 +99,9 @@ mod serve {
         /// REST listen address (HTTP/1.1 and h2c), TorchServe's inference port by default.
         #[arg(long, default_value = "127.0.0.1:8080")]
         rest: SocketAddr,
+        /// gRPC listen address, TorchServe's gRPC inference port by default.
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        grpc: SocketAddr,
         /// Run on `cpu` or `cuda`.
         #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
         device: String,
@@ -113,7 +117,7 @@ mod serve {
         /// Requests that may wait before new ones get 503.
         #[arg(long, default_value_t = 100)]
         queue: usize,
-        /// Largest accepted request body, in bytes.
+        /// Largest accepted request body or gRPC message, in bytes.
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         body_limit: usize,
     }
@@ -133,11 +137,13 @@ mod serve {
             ModelConfig { name: args.name.clone(), version: args.version, path, device, batch };
         let config = ModelServerConfig {
             rest_addr: args.rest,
+            grpc_addr: args.grpc,
             body_limit: args.body_limit,
             models: vec![model],
         };
         let server = ModelServer::start(config).await?;
         println!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr());
+        println!("gRPC (org.pytorch.serve.grpc.inference) on http://{}", server.grpc_addr());
         println!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name);
         println!("Ctrl-C stops.");
         tokio::signal::ctrl_c().await?;

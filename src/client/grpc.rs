@@ -16,15 +16,7 @@ pub struct GrpcClient {
 impl GrpcClient {
     /// Connects to the server at `url` (`http://host:port`).
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
-        let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|error| {
-            ClientError::InvalidTarget { url: url.to_owned(), reason: error.to_string() }
-        })?;
-        let channel = endpoint
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|error| ClientError::Transport(format!("{error}: {error:?}")))?;
-        let client = GrpcBenchmarkApiServiceClient::new(channel)
+        let client = GrpcBenchmarkApiServiceClient::new(channel(url).await?)
             .max_decoding_message_size(DEFAULT_BODY_LIMIT)
             .max_encoding_message_size(DEFAULT_BODY_LIMIT);
         Ok(Self { client })
@@ -39,9 +31,24 @@ impl GrpcClient {
             StudyRequest::Base64(message) => client.benchmark_b64_image(message.clone()).await,
             StudyRequest::Binary(message) => client.benchmark_binary_image(message.clone()).await,
         };
-        response.map(tonic::Response::into_inner).map_err(|status| ClientError::Status {
-            status: format!("{:?}", status.code()),
-            body: status.message().to_owned(),
-        })
+        response.map(tonic::Response::into_inner).map_err(ClientError::from)
+    }
+}
+
+/// One HTTP/2 connection to the gRPC server at `url` (`http://host:port`), Nagle off.
+pub(crate) async fn channel(url: &str) -> Result<Channel, ClientError> {
+    let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|error| {
+        ClientError::InvalidTarget { url: url.to_owned(), reason: error.to_string() }
+    })?;
+    endpoint
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|error| ClientError::Transport(format!("{error}: {error:?}")))
+}
+
+impl From<tonic::Status> for ClientError {
+    fn from(status: tonic::Status) -> Self {
+        Self::Status { status: format!("{:?}", status.code()), body: status.message().to_owned() }
     }
 }

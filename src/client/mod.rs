@@ -1,11 +1,15 @@
-//! Transport stage, client side: one [`StudyClient`] per protocol, each reusing its connections
-//! as a real client would (a pool of HTTP/1.1 connections, one multiplexed HTTP/2 connection, one
-//! gRPC channel), pointed at a [`Target`]: servebench's own server or anyone else's.
+//! Transport stage, client side: one [`StudyClient`] per protocol for the study's servers, and
+//! one [`torchserve::ModelClient`] per route for TorchServe's inference APIs. Each reuses its
+//! connections as a real client would (a pool of HTTP/1.1 connections, one multiplexed HTTP/2
+//! connection, one gRPC channel) and points at a [`Target`]: servebench's own server or anyone
+//! else's.
 
 pub mod grpc;
 pub mod rest;
+pub mod torchserve;
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -14,10 +18,22 @@ use crate::codec::CodecError;
 use crate::messages::{BasicResponse, StudyRequest};
 use crate::server::StudyServer;
 
-/// Environment variable naming an external REST server (`http://host:port`) for the benches.
-pub const REST_TARGET_ENV: &str = "SERVEBENCH_REST_TARGET";
-/// Environment variable naming an external gRPC server (`http://host:port`) for the benches.
-pub const GRPC_TARGET_ENV: &str = "SERVEBENCH_GRPC_TARGET";
+/// Environment variables naming an external server's REST and gRPC URLs (`http://host:port`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetEnv {
+    /// The variable naming the REST URL.
+    pub rest: &'static str,
+    /// The variable naming the gRPC URL.
+    pub grpc: &'static str,
+}
+
+/// Where the transport benches find another server speaking the study's protocol.
+pub const STUDY_TARGET_ENV: TargetEnv =
+    TargetEnv { rest: "SERVEBENCH_REST_TARGET", grpc: "SERVEBENCH_GRPC_TARGET" };
+/// Where the end-to-end benches find another server speaking TorchServe's inference APIs (a
+/// real TorchServe: `http://host:8080` and `http://host:7070`).
+pub const MODEL_TARGET_ENV: TargetEnv =
+    TargetEnv { rest: "SERVEBENCH_MODEL_REST_TARGET", grpc: "SERVEBENCH_MODEL_GRPC_TARGET" };
 
 /// How requests travel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,26 +76,25 @@ pub struct Target {
 }
 
 impl Target {
+    /// Servers listening at these addresses, in cleartext.
+    pub fn at(rest: SocketAddr, grpc: SocketAddr) -> Self {
+        Self { rest: format!("http://{rest}"), grpc: format!("http://{grpc}") }
+    }
+
     /// The servers of a running [`StudyServer`].
     pub fn local(server: &StudyServer) -> Self {
-        Self {
-            rest: format!("http://{}", server.rest_addr()),
-            grpc: format!("http://{}", server.grpc_addr()),
-        }
+        Self::at(server.rest_addr(), server.grpc_addr())
     }
 
-    /// This target with each URL replaced by [`REST_TARGET_ENV`] or [`GRPC_TARGET_ENV`] where
-    /// set, so the same benches measure someone else's server speaking the study's protocol.
-    pub fn overridden_by_env(self) -> Self {
-        self.overridden_by(|name| std::env::var(name).ok())
+    /// This target with each URL replaced by `env`'s variable where set, so the same benches
+    /// measure someone else's server speaking the same protocol.
+    pub fn overridden_by_env(self, env: TargetEnv) -> Self {
+        self.overridden_by(env, |name| std::env::var(name).ok())
     }
 
-    fn overridden_by(self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+    fn overridden_by(self, env: TargetEnv, lookup: impl Fn(&str) -> Option<String>) -> Self {
         let url = |name| lookup(name).filter(|url| !url.is_empty());
-        Self {
-            rest: url(REST_TARGET_ENV).unwrap_or(self.rest),
-            grpc: url(GRPC_TARGET_ENV).unwrap_or(self.grpc),
-        }
+        Self { rest: url(env.rest).unwrap_or(self.rest), grpc: url(env.grpc).unwrap_or(self.grpc) }
     }
 
     /// The base URL `protocol` talks to.
@@ -177,18 +192,22 @@ mod tests {
             grpc: Option<&'static str>,
         ) -> impl Fn(&str) -> Option<String> {
             move |name| match name {
-                REST_TARGET_ENV => rest.map(str::to_owned),
-                GRPC_TARGET_ENV => grpc.map(str::to_owned),
+                "SERVEBENCH_REST_TARGET" => rest.map(str::to_owned),
+                "SERVEBENCH_GRPC_TARGET" => grpc.map(str::to_owned),
                 _ => None,
             }
         }
-        assert_eq!(local.clone().overridden_by(env(None, None)), local);
-        assert_eq!(local.clone().overridden_by(env(Some(""), Some(""))), local);
-        let rest_only = local.clone().overridden_by(env(Some("http://far:8000"), None));
+        assert_eq!(local.clone().overridden_by(STUDY_TARGET_ENV, env(None, None)), local);
+        assert_eq!(local.clone().overridden_by(STUDY_TARGET_ENV, env(Some(""), Some(""))), local);
+        let rest_only =
+            local.clone().overridden_by(STUDY_TARGET_ENV, env(Some("http://far:8000"), None));
         assert_eq!(rest_only.url(Protocol::RestH1), "http://far:8000");
         assert_eq!(rest_only.url(Protocol::RestH2), "http://far:8000");
         assert_eq!(rest_only.url(Protocol::Grpc), "http://local:2");
-        let both = local.overridden_by(env(Some("http://far:8000"), Some("http://far:50051")));
+        let both = local.overridden_by(
+            STUDY_TARGET_ENV,
+            env(Some("http://far:8000"), Some("http://far:50051")),
+        );
         assert_eq!(both.url(Protocol::Grpc), "http://far:50051");
     }
 }

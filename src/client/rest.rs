@@ -15,7 +15,7 @@ use crate::codec::{json, raw};
 use crate::messages::{BasicResponse, StudyRequest};
 
 /// Which HTTP the client speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HttpVersion {
     /// HTTP/1.1.
     Http1,
@@ -34,23 +34,29 @@ struct Inner {
     uris: [Uri; 3],
 }
 
+/// A pooled HTTP client speaking `version`, with Nagle off.
+pub(crate) fn http_client(version: HttpVersion) -> Client<HttpConnector, Full<Bytes>> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).http2_only(version == HttpVersion::Http2).build(connector)
+}
+
+/// `path` under `base_url` (`http://host:port`).
+pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<Uri, ClientError> {
+    format!("{}{path}", base_url.trim_end_matches('/')).parse::<Uri>().map_err(|error| {
+        ClientError::InvalidTarget { url: base_url.to_owned(), reason: error.to_string() }
+    })
+}
+
 impl RestClient {
     /// A client of the server at `base_url` (`http://host:port`); connects on first use.
     pub fn new(base_url: &str, version: HttpVersion) -> Result<Self, ClientError> {
-        let base = base_url.trim_end_matches('/');
-        let uri = |path: &str| {
-            format!("{base}{path}").parse::<Uri>().map_err(|error| ClientError::InvalidTarget {
-                url: base_url.to_owned(),
-                reason: error.to_string(),
-            })
-        };
-        let uris = [uri("/basic")?, uri("/base64")?, uri("/binary")?];
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .http2_only(version == HttpVersion::Http2)
-            .build(connector);
-        Ok(Self(Arc::new(Inner { client, uris })))
+        let uris = [
+            endpoint(base_url, "/basic")?,
+            endpoint(base_url, "/base64")?,
+            endpoint(base_url, "/binary")?,
+        ];
+        Ok(Self(Arc::new(Inner { client: http_client(version), uris })))
     }
 
     /// Encodes `request` (JSON, or the raw image for `/binary`), posts it, decodes the answer.
@@ -66,23 +72,35 @@ impl RestClient {
                 (&self.0.uris[2], "application/octet-stream", raw::encode(message))
             }
         };
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(uri.clone())
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Full::new(body))
-            .map_err(|error| ClientError::Transport(error.to_string()))?;
-        let response = self.0.client.request(request).await.map_err(transport)?;
-        let status = response.status();
-        let body = response.into_body().collect().await.map_err(transport)?.to_bytes();
-        if status != StatusCode::OK {
-            return Err(ClientError::Status {
-                status: status.as_u16().to_string(),
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-        }
+        let (_, body) = post(&self.0.client, uri, content_type, body).await?;
         Ok(json::decode(&body)?)
     }
+}
+
+/// Posts `body` to `uri` and reads the whole answer: its headers and body when it is 200 OK,
+/// else the error it reports.
+pub(crate) async fn post(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    uri: &Uri,
+    content_type: &str,
+    body: Bytes,
+) -> Result<(http::HeaderMap, Bytes), ClientError> {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(uri.clone())
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(body))
+        .map_err(|error| ClientError::Transport(error.to_string()))?;
+    let response = client.request(request).await.map_err(transport)?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.map_err(transport)?.to_bytes();
+    if parts.status != StatusCode::OK {
+        return Err(ClientError::Status {
+            status: parts.status.as_u16().to_string(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+    }
+    Ok((parts.headers, body))
 }
 
 fn transport(error: impl std::error::Error) -> ClientError {

@@ -8,12 +8,14 @@
 //! | [`json`] | any message as JSON (serde_json) | REST `/basic`, `/base64` |
 //! | [`protobuf`] | any message as protobuf (prost), and the gRPC codec | gRPC |
 //! | [`base64`] | image bytes as text | inside JSON, `ImageBase64Request` |
-//! | [`raw`] | the image itself as the body | REST `/binary` |
+//! | [`raw`] | the image itself as the body | REST `/binary`, TorchServe's `curl -T` |
+//! | [`multipart`] | a file in a `multipart/form-data` form | TorchServe's form field `data` |
 //!
 //! Decoding untrusted bytes never panics: every failure is a [`CodecError`].
 
 pub mod base64;
 pub mod json;
+pub mod multipart;
 pub mod protobuf;
 pub mod raw;
 
@@ -29,4 +31,7 @@ pub enum CodecError {
     /// Text that is not standard, padded base64.
     #[error("invalid base64: {0}")]
     Base64(#[from] ::base64::DecodeError),
+    /// A `multipart/form-data` body that does not parse.
+    #[error("malformed multipart form: {0}")]
+    Multipart(String),
 }

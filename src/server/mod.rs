@@ -15,9 +15,14 @@ pub mod torchserve;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 
+use http::HeaderValue;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic::Code;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 
 pub use error::{ErrorBody, ServeError};
 
@@ -153,4 +158,41 @@ async fn serve_rest(
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// Serves gRPC `routes` on `listener` until `shutdown` resolves: how every servebench gRPC
+/// server runs. A message over the limit is answered `RESOURCE_EXHAUSTED`, not tonic's
+/// `OUT_OF_RANGE`.
+async fn serve_grpc(
+    listener: TcpListener,
+    routes: Routes,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            resource_exhausted_on_oversize::<tonic::body::Body>,
+        ))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
+        .await
+        .map_err(io::Error::other)
+}
+
+/// Rewrites tonic's `OUT_OF_RANGE` for an over-limit message to `RESOURCE_EXHAUSTED`, the code
+/// gRPC's C++, Go and Python servers use (and the study's grpc.aio server and TorchServe send).
+fn resource_exhausted_on_oversize<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let out_of_range = HeaderValue::from(Code::OutOfRange as i32);
+    let is_oversize = headers.get("grpc-status") == Some(&out_of_range)
+        && headers
+            .get("grpc-message")
+            .and_then(|message| message.to_str().ok())
+            .is_some_and(|message| message.contains("message%20length%20too%20large"));
+    if is_oversize {
+        headers.insert("grpc-status", HeaderValue::from(Code::ResourceExhausted as i32));
+    }
+    response
 }

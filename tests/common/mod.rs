@@ -1,4 +1,5 @@
 //! Shared by the tests that check a stage against PyTorch: the project venv's Python.
+#![allow(dead_code)] // each test binary uses its part
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

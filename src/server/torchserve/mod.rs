@@ -1,10 +1,14 @@
 //! The TorchServe-compatible model server (feature `torch`): the vision, inference and
-//! postprocess stages composed behind TorchServe's inference API, with dynamic batching and
-//! every request's stage timings in its response.
+//! postprocess stages composed behind TorchServe's inference APIs, REST ([`rest`]) and gRPC
+//! ([`grpc`]), with dynamic batching and every request's stage timings in its response.
 //!
-//! REST so far: `GET /ping`, `POST /predictions/{model}[/{version}]` (see [`rest`]).
+//! Both APIs hand the image to the same [`Models::predict`], so they answer the same bytes and
+//! fail the same way ([`PredictError`]); they differ only in framing.
 
+mod error;
+pub mod grpc;
 pub mod rest;
+mod worker;
 
 use std::collections::HashMap;
 use std::io;
@@ -18,18 +22,23 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::batching::{BatchConfig, Batcher};
-use crate::inference::{self, Classifier, InferenceError};
-use crate::postprocess::{self, Labels, Prediction};
+pub use error::PredictError;
+pub use worker::{Answer, ServedModel};
+
+use super::batching::BatchConfig;
+use crate::client::Target;
+use crate::postprocess::Labels;
 use crate::timing::{Stage, StageTimings};
-use crate::vision;
+
+/// What a healthy server answers to REST's `GET /ping` and gRPC's `Ping`, as TorchServe does.
+pub const HEALTHY: &str = "{\n  \"status\": \"Healthy\"\n}\n";
 
 /// One model to serve.
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
-    /// The name in `/predictions/{name}`.
+    /// The name in `/predictions/{name}` and gRPC's `model_name`.
     pub name: String,
-    /// The version in `/predictions/{name}/{version}`.
+    /// The version in `/predictions/{name}/{version}` and gRPC's `model_version`.
     pub version: String,
     /// A TorchScript image classifier.
     pub path: PathBuf,
@@ -44,130 +53,112 @@ pub struct ModelConfig {
 pub struct ModelServerConfig {
     /// REST listener (HTTP/1.1 and h2c).
     pub rest_addr: SocketAddr,
-    /// Largest accepted request body, in bytes.
+    /// gRPC listener.
+    pub grpc_addr: SocketAddr,
+    /// Largest accepted request body or gRPC message, in bytes.
     pub body_limit: usize,
     /// The models.
     pub models: Vec<ModelConfig>,
 }
 
+/// Loopback, port 0 for both APIs (tests and benches); `servebench serve` uses TorchServe's
+/// ports, 8080 (REST) and 7070 (gRPC).
 impl Default for ModelServerConfig {
     fn default() -> Self {
+        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         Self {
-            rest_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            rest_addr: loopback,
+            grpc_addr: loopback,
             body_limit: super::DEFAULT_BODY_LIMIT,
             models: Vec::new(),
         }
     }
 }
 
-/// What one image request gets back from its model's workers.
-pub type Answer = Result<(Prediction, StageTimings), vision::VisionError>;
-
-/// A served model: its batcher, whose workers run decode, preprocess, infer and postprocess.
-pub struct ServedModel {
-    version: String,
-    batcher: Batcher<Bytes, Answer>,
+/// A successful prediction, ready for either API.
+#[derive(Clone, Debug)]
+pub struct Predicted {
+    /// The answer's JSON, as TorchServe's image_classifier writes it (indented, top 5 first).
+    pub body: Bytes,
+    /// Where the request's server time went, `encode` (writing `body`) included.
+    pub timings: StageTimings,
 }
 
-impl ServedModel {
-    /// Loads the model (a load error is returned here, before serving) and starts its workers.
-    pub fn start(config: &ModelConfig, labels: Arc<Labels>) -> io::Result<Self> {
-        let classifier = Classifier::load(&config.path, config.device).map_err(io::Error::other)?;
-        if classifier.classes() != labels.len() {
-            return Err(io::Error::other(format!(
-                "{} gives {} scores per image; the label map names {} classes",
-                config.path.display(),
-                classifier.classes(),
-                labels.len()
-            )));
+/// The served models by name.
+pub struct Models(HashMap<String, ServedModel>);
+
+impl Models {
+    /// Loads every model and starts its workers; a model that does not load fails the start.
+    pub fn start(configs: &[ModelConfig]) -> io::Result<Self> {
+        let labels = Arc::new(Labels::imagenet());
+        let mut models = HashMap::new();
+        for config in configs {
+            models.insert(config.name.clone(), ServedModel::start(config, Arc::clone(&labels))?);
         }
-        let classifier = Arc::new(classifier);
-        let batcher = Batcher::start(config.batch, |_| {
-            let (classifier, labels) = (Arc::clone(&classifier), Arc::clone(&labels));
-            move |images: Vec<Bytes>| run_batch(&classifier, &labels, &images)
-        });
-        Ok(Self { version: config.version.clone(), batcher })
+        Ok(Self(models))
     }
 
-    /// The batcher requests are submitted to.
-    pub fn batcher(&self) -> &Batcher<Bytes, Answer> {
-        &self.batcher
-    }
-}
-
-/// TorchServe's image_classifier on one batch: every image decoded and preprocessed alone (a
-/// bad one fails alone), the good ones inferred together, each answer postprocessed alone.
-/// The batch's inference time is charged to each of its requests.
-fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<Answer> {
-    let mut timings = vec![StageTimings::default(); images.len()];
-    let prepared: Vec<Result<vision::ChwImage, vision::VisionError>> = images
-        .iter()
-        .zip(&mut timings)
-        .map(|(bytes, timing)| {
-            let decoded = timing.time(Stage::Decode, || vision::decode(bytes))?;
-            Ok(timing.time(Stage::Preprocess, || vision::prepare(&decoded)))
-        })
-        .collect();
-    let inputs: Vec<&vision::ChwImage> = prepared.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let mut scores = if inputs.is_empty() {
-        Vec::new().into_iter()
-    } else {
-        let started = std::time::Instant::now();
-        // A libtorch failure here is the server's, not the request's: the batcher turns the
-        // panic into a 500 for this batch's requests and the worker goes on serving.
-        let rows =
-            infer(classifier, &inputs).expect("a loaded classifier runs a batch of 224x224 images");
-        let elapsed = started.elapsed();
-        for (timing, _) in timings.iter_mut().zip(&prepared).filter(|(_, p)| p.is_ok()) {
-            timing.record(Stage::Infer, elapsed);
+    /// Runs `image` through model `name` (at `version`, when given): queue, decode, preprocess,
+    /// infer, postprocess, encode.
+    pub async fn predict(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        image: Bytes,
+    ) -> Result<Predicted, PredictError> {
+        let model = self
+            .0
+            .get(name)
+            .filter(|model| version.is_none_or(|version| version == model.version()))
+            .ok_or_else(|| {
+                PredictError::ModelNotFound(match version {
+                    Some(version) => format!("{name}/{version}"),
+                    None => name.to_owned(),
+                })
+            })?;
+        if image.is_empty() {
+            return Err(PredictError::BadRequest("the request has no image: send one".to_owned()));
         }
-        rows.into_iter()
-    };
-    prepared
-        .into_iter()
-        .zip(timings)
-        .map(|(prepared, mut timing)| {
-            prepared?;
-            let row = scores.next().expect("one row of scores per prepared image");
-            let prediction = timing
-                .time(Stage::Postprocess, || postprocess::classify(&row, labels))
-                .expect("the classifier's class count was checked against the labels at start");
-            Ok((prediction, timing))
-        })
-        .collect()
-}
-
-fn infer(
-    classifier: &Classifier,
-    inputs: &[&vision::ChwImage],
-) -> Result<Vec<Vec<f32>>, InferenceError> {
-    let batch =
-        inference::to_device(&inference::batch(inputs.iter().copied())?, classifier.device())?;
-    inference::scores(&classifier.forward(&batch)?)
+        let batched = model.batcher().submit(image)?.await?;
+        let (prediction, mut timings) = batched.output?;
+        timings.record(Stage::Queue, batched.queued);
+        let body = timings
+            .time(Stage::Encode, || serde_json::to_vec_pretty(&prediction))
+            .map_err(|error| PredictError::Internal(error.to_string()))?;
+        Ok(Predicted { body: body.into(), timings })
+    }
 }
 
 /// The model server, running on the current tokio runtime until shut down or dropped.
 pub struct ModelServer {
     rest_addr: SocketAddr,
+    grpc_addr: SocketAddr,
     shutdown: watch::Sender<()>,
-    task: JoinHandle<io::Result<()>>,
+    tasks: Vec<JoinHandle<io::Result<()>>>,
 }
 
 impl ModelServer {
-    /// Loads every model, then binds and serves. Models are served under their name and version.
+    /// Loads every model, then binds both APIs and serves.
     pub async fn start(config: ModelServerConfig) -> io::Result<Self> {
-        let labels = Arc::new(Labels::imagenet());
-        let mut models: HashMap<String, ServedModel> = HashMap::new();
-        for model in &config.models {
-            let served = ServedModel::start(model, Arc::clone(&labels))?;
-            models.insert(model.name.clone(), served);
-        }
-        let listener = TcpListener::bind(config.rest_addr).await?;
-        let rest_addr = listener.local_addr()?;
+        let models = Arc::new(Models::start(&config.models)?);
+        let rest_listener = TcpListener::bind(config.rest_addr).await?;
+        let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
+        let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
         let (shutdown, signal) = watch::channel(());
-        let router = rest::router(Arc::new(models), config.body_limit);
-        let task = tokio::spawn(super::serve_rest(listener, router, super::stopped(signal)));
-        Ok(Self { rest_addr, shutdown, task })
+        let tasks = vec![
+            tokio::spawn(super::serve_rest(
+                rest_listener,
+                rest::router(Arc::clone(&models), config.body_limit),
+                super::stopped(signal.clone()),
+            )),
+            tokio::spawn(grpc::serve(
+                grpc_listener,
+                models,
+                config.body_limit,
+                super::stopped(signal),
+            )),
+        ];
+        Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
     }
 
     /// The REST listener's bound address.
@@ -175,9 +166,22 @@ impl ModelServer {
         self.rest_addr
     }
 
-    /// Stops serving and waits for in-flight requests.
+    /// The gRPC listener's bound address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// Both listeners as a client [`Target`].
+    pub fn target(&self) -> Target {
+        Target::at(self.rest_addr, self.grpc_addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and returns the first serving error.
     pub async fn shutdown(self) -> io::Result<()> {
         self.shutdown.send_replace(());
-        self.task.await.map_err(io::Error::other)?
+        for task in self.tasks {
+            task.await.map_err(io::Error::other)??;
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,221 @@
+//! End to end: the study's TorchServe experiment against servebench's model server (or any
+//! server speaking TorchServe's inference APIs), every request's time attributed to its stages.
+//!
+//! Ids: `end_to_end/<route>/<size>/<setup>`, where `route` is how the image travels
+//! (`rest_h1_raw`, `rest_h1_multipart`, `rest_h1_base64`, the same over `rest_h2`, and
+//! `grpc_raw`), `size` the study's noise JPEG (`360x640`, `720x1280`, `1080x1920`) and `setup`
+//! the server's device and batching: `cpu_b1` (TorchServe's default: batch 1), `cpu_b8` (batch
+//! up to 8, 10 ms max delay), `cuda_b1` and `cuda_b8` where libtorch sees a GPU (skipped with the
+//! reason printed where not). One iteration is the study's unit: 20 concurrent requests, timed
+//! together; throughput is requests per second. The model is the generated ResNet-50, one
+//! worker.
+//!
+//! Besides Criterion's estimates, the mean of every client stage (encode, wait, decode) and
+//! server stage (queue, decode, preprocess, infer, postprocess, encode) over each id's measured
+//! requests goes to `target/criterion/end_to_end/servebench-stages.json` (see
+//! `servebench::attribution`).
+//!
+//! `SERVEBENCH_MODEL_REST_TARGET` / `SERVEBENCH_MODEL_GRPC_TARGET` point the clients at another
+//! server (a real TorchServe: `http://host:8080`, `http://host:7070`) serving the model named by
+//! `SERVEBENCH_MODEL_NAME` (default `resnet50`); its ids end in `external`.
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use servebench::attribution::{self, Attribution, StageMeans};
+use servebench::client::torchserve::{ModelClient, Route};
+use servebench::client::{MODEL_TARGET_ENV, Target};
+use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
+use servebench::inference;
+use servebench::server::batching::BatchConfig;
+use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+use servebench::timing::{ClientTimings, StageTimings};
+use tch::Device;
+use tokio::runtime::Runtime;
+
+/// The study's unit of measurement: 20 concurrent requests.
+const CONCURRENCY: usize = 20;
+
+/// A server configuration the routes are measured against.
+struct Setup {
+    name: &'static str,
+    device: Device,
+    batch: BatchConfig,
+}
+
+fn setups() -> Vec<Setup> {
+    let batched = BatchConfig {
+        batch_size: 8,
+        max_batch_delay: Duration::from_millis(10),
+        ..Default::default()
+    };
+    let mut setups = vec![
+        Setup { name: "cpu_b1", device: Device::Cpu, batch: BatchConfig::default() },
+        Setup { name: "cpu_b8", device: Device::Cpu, batch: batched },
+    ];
+    if inference::cuda_available() {
+        setups.push(Setup {
+            name: "cuda_b1",
+            device: Device::Cuda(0),
+            batch: BatchConfig::default(),
+        });
+        setups.push(Setup { name: "cuda_b8", device: Device::Cuda(0), batch: batched });
+    } else {
+        eprintln!("end_to_end: no CUDA device (libtorch sees none): skipping cuda_b1 and cuda_b8");
+    }
+    setups
+}
+
+/// Every request of one bench id, by Criterion's call of the routine: warm-up calls first, then
+/// the measured ones.
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<(Duration, Vec<(ClientTimings, StageTimings)>)>,
+}
+
+impl Recorder {
+    /// The requests of the measured calls. Criterion warms up by calling the routine until the
+    /// time it reports passes the warm-up time, so calls after that point are the measured
+    /// ones; a run with none of those (`--test`, one call) keeps what it has.
+    fn measured(&self, warm_up: Duration) -> Vec<(ClientTimings, StageTimings)> {
+        let mut reported = Duration::ZERO;
+        let first_measured = self.calls.iter().position(|(elapsed, _)| {
+            let warming = reported <= warm_up;
+            reported += *elapsed;
+            !warming
+        });
+        let measured = match first_measured {
+            Some(first) => &self.calls[first..],
+            None => &self.calls[..],
+        };
+        measured.iter().flat_map(|(_, requests)| requests.iter().copied()).collect()
+    }
+}
+
+fn end_to_end(c: &mut Criterion) {
+    let server_runtime = runtime();
+    let client_runtime = runtime();
+    let images: Vec<(String, Bytes)> = STUDY_SIZES
+        .iter()
+        .map(|size| (size.to_string(), fixtures::image(ImageSpec::study(*size))))
+        .collect();
+    let model = std::env::var("SERVEBENCH_MODEL_NAME").unwrap_or_else(|_| "resnet50".to_owned());
+    let external =
+        Target { rest: String::new(), grpc: String::new() }.overridden_by_env(MODEL_TARGET_ENV);
+    let (warm_up, measurement) = if common::quick() {
+        (Duration::from_millis(300), Duration::from_secs(1))
+    } else {
+        (Duration::from_secs(2), Duration::from_secs(10))
+    };
+    let mut attribution = Attribution::new();
+
+    let runs: Vec<(&str, Option<ModelServer>, Target)> = if external.rest.is_empty()
+        && external.grpc.is_empty()
+    {
+        setups()
+            .into_iter()
+            .map(|setup| {
+                let server = server_runtime.block_on(start(&setup, &model));
+                let target = server.target();
+                (setup.name, Some(server), target)
+            })
+            .collect()
+    } else {
+        eprintln!("end_to_end: measuring REST at {:?}, gRPC at {:?}", external.rest, external.grpc);
+        vec![("external", None, external)]
+    };
+
+    let mut group = c.benchmark_group("end_to_end");
+    // One iteration takes up to seconds: ten of them, each its own sample.
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.warm_up_time(warm_up).measurement_time(measurement);
+    group.throughput(Throughput::Elements(CONCURRENCY as u64));
+    for (setup, server, target) in runs {
+        for route in Route::ALL {
+            if target.url(route.protocol()).is_empty() {
+                continue;
+            }
+            let client = client_runtime
+                .block_on(ModelClient::connect(route, &target, &model))
+                .unwrap_or_else(|error| panic!("{route} cannot reach {target:?}: {error}"));
+            for (size, image) in &images {
+                let recorder = Arc::new(Mutex::new(Recorder::default()));
+                let id = BenchmarkId::new(route.name(), format!("{size}/{setup}"));
+                group.bench_function(id, |b| {
+                    b.to_async(&client_runtime).iter_custom(|iters| {
+                        let (client, image, recorder) =
+                            (client.clone(), image.clone(), Arc::clone(&recorder));
+                        async move {
+                            let mut elapsed = Duration::ZERO;
+                            let mut requests = Vec::new();
+                            for _ in 0..iters {
+                                let started = Instant::now();
+                                let replies = client
+                                    .predict_concurrent(&image, CONCURRENCY)
+                                    .await
+                                    .unwrap_or_else(|error| panic!("{route} {size}: {error}"));
+                                elapsed += started.elapsed();
+                                requests.extend(
+                                    replies.iter().map(|reply| (reply.client, reply.server)),
+                                );
+                            }
+                            recorder.lock().unwrap().calls.push((elapsed, requests));
+                            elapsed
+                        }
+                    })
+                });
+                let measured = recorder.lock().unwrap().measured(warm_up);
+                if !measured.is_empty() {
+                    attribution.insert(
+                        format!("end_to_end/{}/{size}/{setup}", route.name()),
+                        StageMeans::of(&measured),
+                    );
+                }
+            }
+        }
+        if let Some(server) = server {
+            server_runtime
+                .block_on(server.shutdown())
+                .expect("the model server shuts down cleanly");
+        }
+    }
+    group.finish();
+    let path = attribution::criterion_home().join("end_to_end").join(attribution::FILE_NAME);
+    attribution::merge(&path, attribution)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+}
+
+async fn start(setup: &Setup, model: &str) -> ModelServer {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/resnet50.pt");
+    let config = ModelServerConfig {
+        models: vec![ModelConfig {
+            name: model.to_owned(),
+            version: "1.0".to_owned(),
+            path,
+            device: setup.device,
+            batch: setup.batch,
+        }],
+        ..Default::default()
+    };
+    ModelServer::start(config)
+        .await
+        .unwrap_or_else(|error| panic!("{}: the model server does not start: {error}", setup.name))
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = end_to_end
+}
+criterion_main!(benches);

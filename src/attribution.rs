@@ -1,0 +1,138 @@
+//! Where the time went, per bench id: the mean of every client and server stage over a bench's
+//! measured requests, kept in one JSON file beside Criterion's output so a report can stack
+//! them next to Criterion's wall-clock estimates.
+//!
+//! ```json
+//! {"end_to_end/rest_h1_raw/720x1280/cpu_b1": {"requests": 200,
+//!   "client": {"encode": 0.001, "wait": 512.3, "decode": 0.02},
+//!   "server": {"queue": 455.1, "decode": 10.2, "preprocess": 6.0, "infer": 38.9, "postprocess": 0.005, "encode": 0.003}}}
+//! ```
+//!
+//! Milliseconds throughout. A server that reports no timings (a real TorchServe) has an empty
+//! `server`; the client's `wait` still holds its whole time.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::timing::{ClientTimings, Stage, StageTimings};
+
+/// The file's name, in Criterion's folder of the bench group.
+pub const FILE_NAME: &str = "servebench-stages.json";
+
+/// One bench id's stage means.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageMeans {
+    /// Requests the means are over.
+    pub requests: usize,
+    /// Client stages by name (`encode`, `wait`, `decode`), mean milliseconds.
+    pub client: BTreeMap<String, f64>,
+    /// Server stages by name (`queue`, `decode`, ...), mean milliseconds over the requests that
+    /// reported the stage.
+    pub server: BTreeMap<String, f64>,
+}
+
+impl StageMeans {
+    /// The means over `requests`' client and server timings.
+    pub fn of(requests: &[(ClientTimings, StageTimings)]) -> Self {
+        let ms = |total: f64, n: usize| if n == 0 { 0.0 } else { total * 1000.0 / n as f64 };
+        let client = ClientTimings::NAMES
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let total: f64 = requests
+                    .iter()
+                    .map(|(client, _)| client.durations()[index].as_secs_f64())
+                    .sum();
+                ((*name).to_owned(), ms(total, requests.len()))
+            })
+            .collect();
+        let server = Stage::ALL
+            .iter()
+            .filter_map(|stage| {
+                let reported: Vec<f64> = requests
+                    .iter()
+                    .filter_map(|(_, server)| server.get(*stage))
+                    .map(|duration| duration.as_secs_f64())
+                    .collect();
+                (!reported.is_empty())
+                    .then(|| (stage.name().to_owned(), ms(reported.iter().sum(), reported.len())))
+            })
+            .collect();
+        Self { requests: requests.len(), client, server }
+    }
+}
+
+/// Every recorded bench id's means, as stored.
+pub type Attribution = BTreeMap<String, StageMeans>;
+
+/// Criterion's output folder, found as Criterion finds it: `CRITERION_HOME`, else
+/// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` under the package.
+pub fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("criterion")
+}
+
+/// Reads a stored file; a missing one is empty.
+pub fn read(path: &Path) -> io::Result<Attribution> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(io::Error::other),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Attribution::new()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Adds `entries` to the file at `path` (creating it), replacing earlier entries of the same
+/// ids and keeping the others, so runs of a few ids (a filter) do not lose the rest.
+pub fn merge(path: &Path, entries: Attribution) -> io::Result<()> {
+    let mut stored = read(path)?;
+    stored.extend(entries);
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&stored).map_err(io::Error::other)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn means_are_per_stage_over_the_requests_that_report_it() {
+        let ms = Duration::from_millis;
+        let client = |wait| ClientTimings { encode: ms(1), wait: ms(wait), decode: ms(0) };
+        let mut reported = StageTimings::default();
+        reported.record(Stage::Infer, ms(30));
+        let requests = [(client(40), reported), (client(60), StageTimings::default())];
+        let means = StageMeans::of(&requests);
+        assert_eq!(means.requests, 2);
+        assert_eq!(means.client["wait"], 50.0);
+        assert_eq!(means.client["encode"], 1.0);
+        assert_eq!(means.server.len(), 1, "only infer was reported");
+        assert_eq!(means.server["infer"], 30.0);
+    }
+
+    #[test]
+    fn merging_keeps_other_ids_and_replaces_the_same() {
+        let path = std::env::temp_dir()
+            .join(format!("servebench-attribution-{}", std::process::id()))
+            .join(FILE_NAME);
+        let entry = |requests| StageMeans { requests, ..Default::default() };
+        merge(&path, [("a/x/1".to_owned(), entry(1)), ("a/y/1".to_owned(), entry(2))].into())
+            .unwrap();
+        merge(&path, [("a/x/1".to_owned(), entry(3))].into()).unwrap();
+        let stored = read(&path).unwrap();
+        assert_eq!(stored["a/x/1"].requests, 3);
+        assert_eq!(stored["a/y/1"].requests, 2);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+}

@@ -1,0 +1,219 @@
+//! Clients of TorchServe's inference APIs (servebench's model server or a real TorchServe): the
+//! image goes as a raw body, a multipart form or base64 JSON over HTTP/1.1 or HTTP/2, or as
+//! gRPC's `data` input. Every call returns the answer with both sides' timings: the client's
+//! ([`ClientTimings`]) and the server's (its `Server-Timing` header or metadata, empty when the
+//! server sends none, as TorchServe does not).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::task::JoinSet;
+use tonic::transport::Channel;
+
+use super::rest::{self, HttpVersion};
+use super::{ClientError, Protocol, Target, grpc};
+use crate::codec::{base64, json, multipart};
+use crate::messages::torchserve::PredictionsRequest;
+use crate::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
+use crate::server::DEFAULT_BODY_LIMIT;
+use crate::timing::{self, ClientTimings, StageTimings};
+
+/// How a REST request carries the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Body {
+    /// The body is the image (`curl -T image.jpg`).
+    Raw,
+    /// A `multipart/form-data` form with the image as field `data` (`curl -F data=@image.jpg`).
+    Multipart,
+    /// A JSON string of the image in base64 (what the study's client sent).
+    Base64,
+}
+
+/// How the image travels to the server: REST with a body kind over an HTTP version, or gRPC's
+/// `Predictions` with the image under input `data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /predictions/{model}`.
+    Rest(HttpVersion, Body),
+    /// `InferenceAPIsService/Predictions`.
+    Grpc,
+}
+
+impl Route {
+    /// Every route, in report order: REST over HTTP/1.1 then HTTP/2, each raw, multipart and
+    /// base64, then gRPC.
+    pub const ALL: [Self; 7] = [
+        Self::Rest(HttpVersion::Http1, Body::Raw),
+        Self::Rest(HttpVersion::Http1, Body::Multipart),
+        Self::Rest(HttpVersion::Http1, Body::Base64),
+        Self::Rest(HttpVersion::Http2, Body::Raw),
+        Self::Rest(HttpVersion::Http2, Body::Multipart),
+        Self::Rest(HttpVersion::Http2, Body::Base64),
+        Self::Grpc,
+    ];
+
+    /// The name in bench ids: `rest_h1_raw`, `rest_h2_multipart`, `grpc_raw`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rest(HttpVersion::Http1, Body::Raw) => "rest_h1_raw",
+            Self::Rest(HttpVersion::Http1, Body::Multipart) => "rest_h1_multipart",
+            Self::Rest(HttpVersion::Http1, Body::Base64) => "rest_h1_base64",
+            Self::Rest(HttpVersion::Http2, Body::Raw) => "rest_h2_raw",
+            Self::Rest(HttpVersion::Http2, Body::Multipart) => "rest_h2_multipart",
+            Self::Rest(HttpVersion::Http2, Body::Base64) => "rest_h2_base64",
+            Self::Grpc => "grpc_raw",
+        }
+    }
+
+    /// The protocol it travels by.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Self::Rest(HttpVersion::Http1, _) => Protocol::RestH1,
+            Self::Rest(HttpVersion::Http2, _) => Protocol::RestH2,
+            Self::Grpc => Protocol::Grpc,
+        }
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One answer with both sides' account of the time it took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// The server's JSON answer (for an image classifier, `{label: probability}`, top 5).
+    pub answer: serde_json::Value,
+    /// The client's stages.
+    pub client: ClientTimings,
+    /// The server's stages, as it reported them.
+    pub server: StageTimings,
+}
+
+/// A connected client of one model over one route. Cloning is cheap and shares the connections.
+#[derive(Clone, Debug)]
+pub struct ModelClient {
+    route: Route,
+    model: Arc<str>,
+    transport: Arc<Transport>,
+}
+
+// One per client, behind an `Arc`: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Transport {
+    Rest { client: Client<HttpConnector, Full<Bytes>>, uri: Uri, body: Body },
+    Grpc(InferenceApIsServiceClient<Channel>),
+}
+
+impl ModelClient {
+    /// Connects to model `model` of the server at `target` over `route`.
+    pub async fn connect(route: Route, target: &Target, model: &str) -> Result<Self, ClientError> {
+        let url = target.url(route.protocol());
+        let transport = match route {
+            Route::Rest(version, body) => Transport::Rest {
+                client: rest::http_client(version),
+                uri: rest::endpoint(url, &format!("/predictions/{model}"))?,
+                body,
+            },
+            Route::Grpc => Transport::Grpc(
+                InferenceApIsServiceClient::new(grpc::channel(url).await?)
+                    .max_decoding_message_size(DEFAULT_BODY_LIMIT)
+                    .max_encoding_message_size(DEFAULT_BODY_LIMIT),
+            ),
+        };
+        Ok(Self { route, model: model.into(), transport: Arc::new(transport) })
+    }
+
+    /// The route it sends by.
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    /// Sends `image` for prediction and reads the answer, timing each client stage.
+    pub async fn predict(&self, image: &Bytes) -> Result<Reply, ClientError> {
+        let started = Instant::now();
+        match &*self.transport {
+            Transport::Rest { client, uri, body } => {
+                let (content_type, body) = match body {
+                    Body::Raw => ("application/octet-stream".to_owned(), image.clone()),
+                    Body::Multipart => {
+                        let form =
+                            multipart::encode("data", "image", "application/octet-stream", image);
+                        (form.content_type, form.body)
+                    }
+                    Body::Base64 => {
+                        ("application/json".to_owned(), json::encode(&base64::encode(image))?)
+                    }
+                };
+                let encoded = Instant::now();
+                let (headers, body) = rest::post(client, uri, &content_type, body).await?;
+                let received = Instant::now();
+                let server = headers
+                    .get(timing::HEADER)
+                    .and_then(|value| value.to_str().ok())
+                    .map(StageTimings::parse)
+                    .unwrap_or_default();
+                let answer = json::decode(&body)?;
+                Ok(reply(answer, server, [started, encoded, received]))
+            }
+            Transport::Grpc(client) => {
+                let request = PredictionsRequest {
+                    model_name: self.model.to_string(),
+                    input: [("data".to_owned(), image.clone())].into(),
+                    ..Default::default()
+                };
+                let encoded = Instant::now();
+                let response = client.clone().predictions(request).await?;
+                let received = Instant::now();
+                let server = response
+                    .metadata()
+                    .get(timing::HEADER)
+                    .and_then(|value| value.to_str().ok())
+                    .map(StageTimings::parse)
+                    .unwrap_or_default();
+                let answer = json::decode(&response.into_inner().prediction)?;
+                Ok(reply(answer, server, [started, encoded, received]))
+            }
+        }
+    }
+
+    /// Sends `image` `concurrency` times at once, as tasks on the current runtime, and returns
+    /// every reply: the study's unit of measurement (it used 20).
+    pub async fn predict_concurrent(
+        &self,
+        image: &Bytes,
+        concurrency: usize,
+    ) -> Result<Vec<Reply>, ClientError> {
+        let mut calls = JoinSet::new();
+        for _ in 0..concurrency {
+            let (client, image) = (self.clone(), image.clone());
+            calls.spawn(async move { client.predict(&image).await });
+        }
+        let mut replies = Vec::with_capacity(concurrency);
+        while let Some(outcome) = calls.join_next().await {
+            replies.push(outcome.map_err(|error| ClientError::Transport(error.to_string()))??);
+        }
+        Ok(replies)
+    }
+}
+
+/// The reply, its client stages cut at the instants encoding started, the request was sent
+/// and the answer was in.
+fn reply(
+    answer: serde_json::Value,
+    server: StageTimings,
+    [started, sent, received]: [Instant; 3],
+) -> Reply {
+    let client =
+        ClientTimings { encode: sent - started, wait: received - sent, decode: received.elapsed() };
+    Reply { answer, client, server }
+}

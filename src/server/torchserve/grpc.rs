@@ -1,0 +1,90 @@
+//! TorchServe's gRPC inference API: `org.pytorch.serve.grpc.inference.InferenceAPIsService`
+//! with `Ping`, `Predictions` and `StreamPredictions`. The image is the `data` (or `body`)
+//! input; `prediction` holds the same JSON bytes REST answers, and the response metadata
+//! carries `server-timing` with the same value as REST's header.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tonic::metadata::MetadataValue;
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use super::rest::INPUT_NAMES;
+use super::{HEALTHY, Models, PredictError, Predicted};
+use crate::messages::torchserve::inference_ap_is_service_server::{
+    InferenceApIsService, InferenceApIsServiceServer,
+};
+use crate::messages::torchserve::{
+    PredictionResponse, PredictionsRequest, TorchServeHealthResponse,
+};
+use crate::timing;
+
+/// The service over the served models.
+pub struct InferenceService {
+    models: Arc<Models>,
+}
+
+impl InferenceService {
+    async fn predict(
+        &self,
+        request: PredictionsRequest,
+    ) -> Result<Response<PredictionResponse>, Status> {
+        let PredictionsRequest { model_name, model_version, mut input, sequence_id } = request;
+        let image = INPUT_NAMES.iter().find_map(|name| input.remove(*name)).ok_or_else(|| {
+            let keys: Vec<&String> = input.keys().collect();
+            PredictError::BadRequest(format!(
+                "the request has no input named data or body (it has {keys:?})"
+            ))
+        })?;
+        let version = Some(model_version.as_str()).filter(|version| !version.is_empty());
+        let Predicted { body, timings } = self.models.predict(&model_name, version, image).await?;
+        let mut response =
+            Response::new(PredictionResponse { prediction: body, sequence_id, status: None });
+        if let Ok(value) = MetadataValue::try_from(timings.to_string()) {
+            response.metadata_mut().insert(timing::HEADER, value);
+        }
+        Ok(response)
+    }
+}
+
+#[tonic::async_trait]
+impl InferenceApIsService for InferenceService {
+    async fn ping(&self, _: Request<()>) -> Result<Response<TorchServeHealthResponse>, Status> {
+        Ok(Response::new(TorchServeHealthResponse { health: HEALTHY.to_owned() }))
+    }
+
+    async fn predictions(
+        &self,
+        request: Request<PredictionsRequest>,
+    ) -> Result<Response<PredictionResponse>, Status> {
+        self.predict(request.into_inner()).await
+    }
+
+    type StreamPredictionsStream = tokio_stream::Once<Result<PredictionResponse, Status>>;
+
+    /// An image classifier has one answer, so the stream holds exactly it; the timings are in
+    /// the response's initial metadata.
+    async fn stream_predictions(
+        &self,
+        request: Request<PredictionsRequest>,
+    ) -> Result<Response<Self::StreamPredictionsStream>, Status> {
+        let (metadata, answer, extensions) = self.predict(request.into_inner()).await?.into_parts();
+        Ok(Response::from_parts(metadata, tokio_stream::once(Ok(answer)), extensions))
+    }
+}
+
+/// Serves the inference API over `models` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    models: Arc<Models>,
+    body_limit: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let service = InferenceApIsServiceServer::new(InferenceService { models })
+        .max_decoding_message_size(body_limit)
+        .max_encoding_message_size(body_limit);
+    crate::server::serve_grpc(listener, Routes::new(service), shutdown).await
+}

@@ -1,0 +1,106 @@
+//! A served model's workers: TorchServe's image_classifier handler as servebench's stages,
+//! decode and preprocess per image, one forward pass per batch, postprocess per image.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::ModelConfig;
+use crate::inference::{self, Classifier, InferenceError};
+use crate::postprocess::{self, Labels, Prediction};
+use crate::server::batching::Batcher;
+use crate::timing::{Stage, StageTimings};
+use crate::vision;
+
+/// What one image request gets back from its model's workers.
+pub type Answer = Result<(Prediction, StageTimings), vision::VisionError>;
+
+/// A served model: its batcher, whose workers run decode, preprocess, infer and postprocess.
+pub struct ServedModel {
+    version: String,
+    batcher: Batcher<Bytes, Answer>,
+}
+
+impl ServedModel {
+    /// Loads the model (a load error is returned here, before serving) and starts its workers.
+    pub fn start(config: &ModelConfig, labels: Arc<Labels>) -> io::Result<Self> {
+        let classifier = Classifier::load(&config.path, config.device).map_err(io::Error::other)?;
+        if classifier.classes() != labels.len() {
+            return Err(io::Error::other(format!(
+                "{} gives {} scores per image; the label map names {} classes",
+                config.path.display(),
+                classifier.classes(),
+                labels.len()
+            )));
+        }
+        let classifier = Arc::new(classifier);
+        let batcher = Batcher::start(config.batch, |_| {
+            let (classifier, labels) = (Arc::clone(&classifier), Arc::clone(&labels));
+            move |images: Vec<Bytes>| run_batch(&classifier, &labels, &images)
+        });
+        Ok(Self { version: config.version.clone(), batcher })
+    }
+
+    /// The version it is served as.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The batcher requests are submitted to.
+    pub fn batcher(&self) -> &Batcher<Bytes, Answer> {
+        &self.batcher
+    }
+}
+
+/// TorchServe's image_classifier on one batch: every image decoded and preprocessed alone (a
+/// bad one fails alone), the good ones inferred together, each answer postprocessed alone.
+/// The batch's inference time is charged to each of its requests.
+fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<Answer> {
+    let mut timings = vec![StageTimings::default(); images.len()];
+    let prepared: Vec<Result<vision::ChwImage, vision::VisionError>> = images
+        .iter()
+        .zip(&mut timings)
+        .map(|(bytes, timing)| {
+            let decoded = timing.time(Stage::Decode, || vision::decode(bytes))?;
+            Ok(timing.time(Stage::Preprocess, || vision::prepare(&decoded)))
+        })
+        .collect();
+    let inputs: Vec<&vision::ChwImage> = prepared.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let mut scores = if inputs.is_empty() {
+        Vec::new().into_iter()
+    } else {
+        let started = Instant::now();
+        // A libtorch failure here is the server's, not the request's: the batcher turns the
+        // panic into a 500 for this batch's requests and the worker goes on serving.
+        let rows =
+            infer(classifier, &inputs).expect("a loaded classifier runs a batch of 224x224 images");
+        let elapsed = started.elapsed();
+        for (timing, _) in timings.iter_mut().zip(&prepared).filter(|(_, p)| p.is_ok()) {
+            timing.record(Stage::Infer, elapsed);
+        }
+        rows.into_iter()
+    };
+    prepared
+        .into_iter()
+        .zip(timings)
+        .map(|(prepared, mut timing)| {
+            prepared?;
+            let row = scores.next().expect("one row of scores per prepared image");
+            let prediction = timing
+                .time(Stage::Postprocess, || postprocess::classify(&row, labels))
+                .expect("the classifier's class count was checked against the labels at start");
+            Ok((prediction, timing))
+        })
+        .collect()
+}
+
+fn infer(
+    classifier: &Classifier,
+    inputs: &[&vision::ChwImage],
+) -> Result<Vec<Vec<f32>>, InferenceError> {
+    let batch =
+        inference::to_device(&inference::batch(inputs.iter().copied())?, classifier.device())?;
+    inference::scores(&classifier.forward(&batch)?)
+}

@@ -1,0 +1,63 @@
+//! Shared by the model server's tests: a server over the generated ResNet-50, and the answer
+//! servebench's stages give when called directly.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use servebench::inference::{self, Classifier};
+use servebench::postprocess::{self, Labels};
+use servebench::server::batching::BatchConfig;
+use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+use servebench::vision;
+use tch::Device;
+
+/// The body limit the test servers run with.
+pub const LIMIT: usize = 4 << 20;
+
+/// The generated ResNet-50 (`scripts/setup` makes it).
+pub fn resnet() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/resnet50.pt")
+}
+
+/// A model server on loopback serving ResNet-50 as `resnet50` version `1.0`, taking bodies up
+/// to [`LIMIT`].
+pub async fn start(batch: BatchConfig) -> ModelServer {
+    start_with_limit(batch, LIMIT).await
+}
+
+/// [`start`] with another body limit.
+pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ModelServer {
+    let model = ModelConfig {
+        name: "resnet50".into(),
+        version: "1.0".into(),
+        path: resnet(),
+        device: Device::Cpu,
+        batch,
+    };
+    ModelServer::start(ModelServerConfig { body_limit, models: vec![model], ..Default::default() })
+        .await
+        .unwrap()
+}
+
+/// The answer servebench's stages give for `image` when called directly, as JSON.
+pub fn direct_answer(image: &[u8]) -> serde_json::Value {
+    let classifier = Classifier::load(&resnet(), Device::Cpu).unwrap();
+    let input = inference::batch(&[vision::preprocess(image).unwrap()]).unwrap();
+    let scores = inference::scores(&classifier.forward(&input).unwrap()).unwrap();
+    serde_json::to_value(postprocess::classify(&scores[0], &Labels::imagenet()).unwrap()).unwrap()
+}
+
+/// Whether two answers name the same classes with probabilities within `1e-4` (a batch of
+/// several images may round differently from one alone).
+pub fn same_answer(got: &serde_json::Value, expected: &serde_json::Value) -> bool {
+    let (Some(got), Some(expected)) = (got.as_object(), expected.as_object()) else {
+        return false;
+    };
+    got.len() == expected.len()
+        && expected.iter().all(|(label, probability)| {
+            got.get(label)
+                .and_then(serde_json::Value::as_f64)
+                .zip(probability.as_f64())
+                .is_some_and(|(got, expected)| (got - expected).abs() < 1e-4)
+        })
+}
