@@ -70,7 +70,9 @@ pub mod fixtures;
 #[cfg(feature = "torch")]
 pub mod inference;
 pub mod messages;
+pub mod planted;
 pub mod postprocess;
+pub mod report;
 pub mod server;
 pub mod timing;
 pub mod vision;

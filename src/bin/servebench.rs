@@ -40,17 +40,24 @@ enum Command {
         #[arg(long, default_value = "fixtures/export")]
         out: PathBuf,
     },
+    /// Render the benches' results into one report: target/servebench/report.html and .md.
+    Report(report::ReportArgs),
+    /// Compare two git refs (built and run alternately) or two saved Criterion baselines, id by
+    /// id; exits 1 when anything regressed.
+    Compare(report::CompareArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Cli::parse().command).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("servebench: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    let outcome = match Cli::parse().command {
+        Command::Report(args) => report::report(args),
+        Command::Compare(args) => report::compare(args),
+        command => run(command).await.map(|()| ExitCode::SUCCESS),
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("servebench: {error}");
+        ExitCode::FAILURE
+    })
 }
 
 async fn run(command: Command) -> std::io::Result<()> {
@@ -71,6 +78,150 @@ async fn run(command: Command) -> std::io::Result<()> {
                 println!("{}", path.display());
             }
             Ok(())
+        }
+        Command::Report(_) | Command::Compare(_) => unreachable!("handled in main"),
+    }
+}
+
+mod report {
+    use std::io;
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+
+    use servebench::attribution;
+    use servebench::report::compare::{self, CompareConfig, Side, WORKING_TREE};
+    use servebench::report::judge::Judgement;
+    use servebench::report::render::{self, ReportConfig};
+
+    /// Where servebench writes its own output: `servebench/` beside Criterion's folder.
+    fn out_dir() -> PathBuf {
+        let home = attribution::criterion_home();
+        home.parent().map_or_else(|| PathBuf::from("target"), PathBuf::from).join("servebench")
+    }
+
+    #[derive(Debug, clap::Args)]
+    pub struct ReportArgs {
+        /// The Criterion baseline to report: `new` (the latest run) or a --save-baseline name.
+        #[arg(long, default_value = "new")]
+        baseline: String,
+        /// Criterion's output folder [default: target/criterion, or $CRITERION_HOME]
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+        /// Where to write report.html, report.md and the charts [default: target/servebench]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A folder of edited templates to use instead of the built-in report-templates/.
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    }
+
+    pub fn report(args: ReportArgs) -> io::Result<ExitCode> {
+        let config = ReportConfig {
+            criterion_home: args.criterion.unwrap_or_else(attribution::criterion_home),
+            baseline: args.baseline,
+            out: args.out.unwrap_or_else(out_dir),
+            templates: args.templates,
+        };
+        let written = render::report(&config)?;
+        println!("{} ids from {}", written.ids, config.criterion_home.display());
+        println!("{}", written.html.display());
+        println!("{}", written.markdown.display());
+        Ok(ExitCode::SUCCESS)
+    }
+
+    #[derive(Debug, clap::Args)]
+    pub struct CompareArgs {
+        /// The base: a git ref (`main`, a commit), `.` for the working tree, or with
+        /// --baselines a saved Criterion baseline.
+        base: String,
+        /// The head, as base; the working tree by default.
+        #[arg(default_value = WORKING_TREE)]
+        head: String,
+        /// BASE and HEAD name saved Criterion baselines (--save-baseline): compare without
+        /// building or running anything.
+        #[arg(long)]
+        baselines: bool,
+        /// A bench target to run (repeatable) [default: every bench]
+        #[arg(long = "bench")]
+        benches: Vec<String>,
+        /// Criterion's filter: a regular expression over ids.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Runs per side, alternating between base and head.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Criterion's full sampling instead of the quick mode.
+        #[arg(long)]
+        full: bool,
+        /// Slower by more than this many percent counts as a regression.
+        #[arg(long, default_value_t = 5.0)]
+        threshold: f64,
+        /// How sure, in percent, a verdict must be.
+        #[arg(long, default_value_t = 99.0)]
+        confidence: f64,
+        /// KEY=VALUE for base's bench runs (repeatable).
+        #[arg(long, value_parser = key_value)]
+        base_env: Vec<(String, String)>,
+        /// KEY=VALUE for head's bench runs (repeatable).
+        #[arg(long, value_parser = key_value)]
+        head_env: Vec<(String, String)>,
+        /// Where to write compare.md and compare.json [default: target/servebench/compare]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A folder of edited templates to use instead of the built-in report-templates/.
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    }
+
+    fn key_value(text: &str) -> Result<(String, String), String> {
+        text.split_once('=')
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))
+    }
+
+    pub fn compare(args: CompareArgs) -> io::Result<ExitCode> {
+        let judgement = Judgement {
+            threshold: args.threshold / 100.0,
+            confidence: args.confidence / 100.0,
+            ..Judgement::default()
+        };
+        let out = args.out.unwrap_or_else(|| out_dir().join("compare"));
+        let outcome = if args.baselines {
+            compare::compare_baselines(
+                &attribution::criterion_home(),
+                &args.base,
+                &args.head,
+                &judgement,
+            )?
+        } else {
+            compare::compare(&CompareConfig {
+                base: Side { git_ref: args.base, env: args.base_env },
+                head: Side { git_ref: args.head, env: args.head_env },
+                benches: args.benches,
+                filter: args.filter,
+                rounds: args.rounds.max(1),
+                quick: !args.full,
+                judgement,
+                work_dir: out.clone(),
+            })?
+        };
+        print!("{}", outcome.table());
+        std::fs::create_dir_all(&out)?;
+        std::fs::write(out.join("compare.md"), outcome.markdown(args.templates.as_deref())?)?;
+        std::fs::write(
+            out.join("compare.json"),
+            serde_json::to_vec_pretty(&outcome).map_err(io::Error::other)?,
+        )?;
+        println!("{}", out.join("compare.md").display());
+        if outcome.regressed.is_empty() {
+            Ok(ExitCode::SUCCESS)
+        } else {
+            eprintln!(
+                "servebench: {} regressed: {}",
+                outcome.regressed.len(),
+                outcome.regressed.join(", ")
+            );
+            Ok(ExitCode::from(1))
         }
     }
 }

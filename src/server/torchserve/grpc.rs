@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::metadata::MetadataValue;
@@ -28,6 +29,8 @@ pub struct InferenceService {
 }
 
 impl InferenceService {
+    /// The image is a field of the message tonic has already decoded (in nanoseconds, as
+    /// `codec/protobuf_decode/binary_*` shows), so nothing is added to `decode` here.
     async fn predict(
         &self,
         request: PredictionsRequest,
@@ -40,7 +43,8 @@ impl InferenceService {
             ))
         })?;
         let version = Some(model_version.as_str()).filter(|version| !version.is_empty());
-        let Predicted { body, timings } = self.models.predict(&model_name, version, image).await?;
+        let Predicted { body, timings } =
+            self.models.predict(&model_name, version, image, Duration::ZERO).await?;
         let mut response =
             Response::new(PredictionResponse { prediction: body, sequence_id, status: None });
         if let Ok(value) = MetadataValue::try_from(timings.to_string()) {

@@ -15,6 +15,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tch::Device;
@@ -99,12 +100,14 @@ impl Models {
     }
 
     /// Runs `image` through model `name` (at `version`, when given): queue, decode, preprocess,
-    /// infer, postprocess, encode.
+    /// infer, postprocess, encode. `unwrapped` is what getting the image out of the request
+    /// took (base64, a form), added to `decode`.
     pub async fn predict(
         &self,
         name: &str,
         version: Option<&str>,
         image: Bytes,
+        unwrapped: Duration,
     ) -> Result<Predicted, PredictError> {
         let model = self
             .0
@@ -122,6 +125,7 @@ impl Models {
         let batched = model.batcher().submit(image)?.await?;
         let (prediction, mut timings) = batched.output?;
         timings.record(Stage::Queue, batched.queued);
+        timings.record(Stage::Decode, unwrapped);
         let body = timings
             .time(Stage::Encode, || serde_json::to_vec_pretty(&prediction))
             .map_err(|error| PredictError::Internal(error.to_string()))?;

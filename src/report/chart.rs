@@ -1,0 +1,93 @@
+//! Stacked bars of where an end-to-end request's time went, drawn as SVG with plotters.
+
+use plotters::prelude::*;
+
+/// One bar: a label and its segments' lengths in milliseconds, in [`SEGMENTS`] order.
+pub struct Bar {
+    /// What the bar is (a route).
+    pub label: String,
+    /// Milliseconds per segment.
+    pub segments: Vec<f64>,
+}
+
+/// The segments of a request's time, in the order they happen.
+pub const SEGMENTS: [&str; 9] = [
+    "client encode",
+    "network",
+    "queue",
+    "decode",
+    "preprocess",
+    "infer",
+    "postprocess",
+    "server encode",
+    "client decode",
+];
+
+const COLORS: [RGBColor; 9] = [
+    RGBColor(0x9e, 0x9e, 0x9e),
+    RGBColor(0x42, 0x85, 0xf4),
+    RGBColor(0xfb, 0xbc, 0x04),
+    RGBColor(0xea, 0x43, 0x35),
+    RGBColor(0xf4, 0x6d, 0x43),
+    RGBColor(0x34, 0xa8, 0x53),
+    RGBColor(0x8e, 0x44, 0xad),
+    RGBColor(0x16, 0xa0, 0x85),
+    RGBColor(0x5d, 0x6d, 0x7e),
+];
+
+/// An SVG of `bars`, one horizontal stacked bar each, titled `title`.
+pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
+    let mut svg = String::new();
+    let height = 90 + 34 * bars.len() as u32;
+    let longest = bars.iter().map(|bar| bar.segments.iter().sum::<f64>()).fold(0.0, f64::max);
+    let x_max = if longest > 0.0 { longest * 1.05 } else { 1.0 };
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..x_max, 0.0..bars.len() as f64)
+            .map_err(|e| e.to_string())?;
+        let labels: Vec<&str> = bars.iter().map(|bar| bar.label.as_str()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(bars.len() * 2 + 1)
+            .y_label_formatter(&|y| {
+                // Label only the bars' centres.
+                let index = y.floor() as usize;
+                let centre = (y - y.floor() - 0.5).abs() < 1e-6;
+                if centre {
+                    labels.get(index).map(|l| (*l).to_owned()).unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("milliseconds per request (mean)")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (segment, (name, color)) in SEGMENTS.iter().zip(COLORS).enumerate() {
+            let rectangles = bars.iter().enumerate().map(|(row, bar)| {
+                let start: f64 = bar.segments[..segment].iter().sum();
+                let end = start + bar.segments[segment];
+                let y = row as f64;
+                Rectangle::new([(start, y + 0.2), (end, y + 0.8)], color.filled())
+            });
+            chart.draw_series(rectangles).map_err(|e| e.to_string())?.label(*name).legend(
+                move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()),
+            );
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}

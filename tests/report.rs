@@ -1,0 +1,163 @@
+//! The report and the baseline comparison, on a small hand-made tree of Criterion output (no
+//! bench runs): every section renders from what is there, what is not is said plainly, and a
+//! planted 20% slowdown is the one regression found.
+
+use std::path::Path;
+
+use servebench::attribution::{self, StageMeans};
+use servebench::report::compare;
+use servebench::report::judge::Judgement;
+use servebench::report::render::{self, ReportConfig};
+
+/// Writes one benchmark's files as Criterion does, under `home/<directory>/<baseline>/`.
+fn criterion_bench(home: &Path, baseline: &str, id: &str, throughput: &str, samples: &[f64]) {
+    let directory = id.replace("/c20", "_c20");
+    let folder = home.join(&directory).join(baseline);
+    std::fs::create_dir_all(&folder).unwrap();
+    let (group, rest) = id.split_once('/').unwrap();
+    let (function, value) = rest.split_once('/').unwrap();
+    let benchmark = serde_json::json!({
+        "group_id": group, "function_id": function, "value_str": value,
+        "throughput": serde_json::from_str::<serde_json::Value>(throughput).unwrap(),
+        "full_id": id, "directory_name": directory, "title": id,
+    });
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let estimate = |point: f64| {
+        serde_json::json!({"confidence_interval": {"confidence_level": 0.95,
+            "lower_bound": point * 0.98, "upper_bound": point * 1.02},
+            "point_estimate": point, "standard_error": point * 0.01})
+    };
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    let estimates = serde_json::json!({"mean": estimate(mean), "median": estimate(median),
+        "median_abs_dev": estimate(1.0), "slope": null, "std_dev": estimate(1.0)});
+    // Two iterations per sample: sample.json holds totals.
+    let sample = serde_json::json!({"sampling_mode": "Flat",
+        "iters": vec![2.0; samples.len()], "times": samples.iter().map(|s| s * 2.0).collect::<Vec<_>>()});
+    for (name, value) in
+        [("benchmark.json", benchmark), ("estimates.json", estimates), ("sample.json", sample)]
+    {
+        std::fs::write(folder.join(name), serde_json::to_vec(&value).unwrap()).unwrap();
+    }
+}
+
+fn around(center: f64) -> Vec<f64> {
+    (0..20).map(|i| center * (1.0 + 0.002 * f64::from(i % 7) - 0.006)).collect()
+}
+
+#[test]
+fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
+    let dir = tempdir("report");
+    let home = dir.join("criterion");
+    criterion_bench(
+        &home,
+        "new",
+        "transport/rest_h1/basic/c20",
+        r#"{"Bytes": 4000}"#,
+        &around(600e3),
+    );
+    criterion_bench(
+        &home,
+        "new",
+        "transport/grpc/basic/c20",
+        r#"{"Bytes": 2000}"#,
+        &around(1200e3),
+    );
+    criterion_bench(
+        &home,
+        "new",
+        "end_to_end/grpc_raw/360x640/cpu_b1",
+        r#"{"Elements": 20}"#,
+        &around(1.05e9),
+    );
+    criterion_bench(&home, "new", "inference/resnet50_cpu/b1", r#"{"Elements": 1}"#, &around(37e6));
+    let means = StageMeans {
+        requests: 200,
+        client: [("encode", 0.01), ("wait", 690.0), ("decode", 0.02)]
+            .map(|(k, v)| (k.to_owned(), v))
+            .into(),
+        server: [("queue", 620.0), ("decode", 2.5), ("preprocess", 7.2), ("infer", 56.0)]
+            .map(|(k, v)| (k.to_owned(), v))
+            .into(),
+    };
+    attribution::merge(
+        &home.join("end_to_end").join(attribution::FILE_NAME),
+        [("end_to_end/grpc_raw/360x640/cpu_b1".to_owned(), means)].into(),
+    )
+    .unwrap();
+
+    let out = dir.join("servebench");
+    let config = ReportConfig {
+        criterion_home: home,
+        baseline: "new".into(),
+        out: out.clone(),
+        templates: None,
+    };
+    let written = render::report(&config).unwrap();
+    assert_eq!(written.ids, 4);
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    // The study's table: REST at 600 µs against gRPC at 1.2 ms is half the time.
+    assert!(markdown.contains("| basic | 600 µs"), "{markdown}");
+    assert!(markdown.contains("x0.50"), "{markdown}");
+    // The TorchServe table in seconds per 20 requests, and the stacked bar with its numbers:
+    // network is the wait less the server's stages (690 - 685.7).
+    assert!(markdown.contains("| 360x640 | — | — | 1.050 |"), "{markdown}");
+    assert!(
+        markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 620.00 | 2.50 | 7.20 | 56.00 |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("`inference/resnet50_cpu/b1` 37.0 ms"), "{markdown}");
+    assert!(out.join("end_to_end_360x640_cpu_b1.svg").is_file());
+    assert!(html.contains("<svg") && html.contains("infer"), "the chart is inline");
+    // HTML escapes the slashes of the links to Criterion's pages.
+    let unescaped = html.replace("&#x2f;", "/");
+    assert!(unescaped.contains("../criterion/transport/grpc/basic_c20/report/index.html"));
+    // What the run lacks is said, not left as empty tables.
+    for missing in
+        ["No codec results", "No vision results", "No postprocess results", "No CUDA results"]
+    {
+        assert!(markdown.contains(missing) && html.contains(missing), "{missing}");
+    }
+    assert!(!markdown.contains("No transport results"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
+    let dir = tempdir("baselines");
+    let home = dir.join("criterion");
+    let ids = [
+        "codec/base64_encode/720x1280",
+        "codec/base64_decode/720x1280",
+        "vision/decode/noise_jpeg_720x1280",
+    ];
+    for (index, id) in ids.iter().enumerate() {
+        let base = 1e6 * (index + 1) as f64;
+        criterion_bench(&home, "main", id, r#"{"Bytes": 1000}"#, &around(base));
+        // The planted 20% in the first id only; the others move within noise.
+        let head = if index == 0 { base * 1.2 } else { base * 1.003 };
+        criterion_bench(&home, "branch", id, r#"{"Bytes": 1000}"#, &around(head));
+    }
+    let outcome =
+        compare::compare_baselines(&home, "main", "branch", &Judgement::default()).unwrap();
+    assert_eq!(outcome.regressed, vec![ids[0].to_owned()]);
+    let row = outcome.rows.iter().find(|row| row.id == ids[0]).unwrap();
+    assert_eq!((row.change.as_str(), row.verdict.as_str()), ("+20.0%", "regressed"));
+    let markdown = outcome.markdown(None).unwrap();
+    assert!(markdown.contains("**1 regressed**") && markdown.contains(ids[0]), "{markdown}");
+    assert!(compare::compare_baselines(&home, "main", "nope", &Judgement::default()).is_err());
+
+    let same = compare::compare_baselines(&home, "main", "main", &Judgement::default()).unwrap();
+    assert!(same.regressed.is_empty());
+    assert!(same.markdown(None).unwrap().contains("**No regressions**"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("servebench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
