@@ -17,7 +17,7 @@ pub const HEADER: &str = "server-timing";
 /// A stage a request spends server time in, in the order it happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
-    /// Waiting for a worker or for a batch to fill.
+    /// Waiting for a worker, for a batch to fill, or for batch-mates to be prepared.
     Queue,
     /// Image bytes to pixels.
     Decode,

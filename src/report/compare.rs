@@ -113,8 +113,10 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
             let (label, side) =
                 if index == 0 { ("base", &config.base) } else { ("head", &config.head) };
             let home = runs.join(format!("{label}-{round}"));
-            progress(&format!("[{}/{total}] {label} run {}", round * 2 + step + 1, round + 1));
+            let step = round * 2 + step + 1;
             for (tree, binary) in &binaries[index] {
+                let bench = binary.file_name().unwrap_or_default().to_string_lossy();
+                progress(&format!("[{step}/{total}] {label} run {}: {bench}", round + 1));
                 run(tree, binary, &home, config, &side.env)?;
             }
             for (id, measurement) in criterion::load(&home, LATEST)? {

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -56,8 +56,10 @@ impl ServedModel {
 
 /// TorchServe's image_classifier on one batch: every image decoded and preprocessed alone (a
 /// bad one fails alone), the good ones inferred together, each answer postprocessed alone.
-/// The batch's inference time is charged to each of its requests.
+/// The batch's inference time is charged to each of its requests, and the time its
+/// batch-mates take to prepare to its queue time.
 fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<Answer> {
+    let batch_started = Instant::now();
     let mut timings = vec![StageTimings::default(); images.len()];
     let prepared: Vec<Result<vision::ChwImage, vision::VisionError>> = images
         .iter()
@@ -67,6 +69,14 @@ fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<
             Ok(timing.time(Stage::Preprocess, || vision::prepare(&decoded)))
         })
         .collect();
+    // While its batch-mates are decoded and preprocessed, a request waits for its batch: that
+    // is queue time, so that its stages add up to its time in the server.
+    let all_prepared = batch_started.elapsed();
+    for timing in &mut timings {
+        let own: Duration =
+            [Stage::Decode, Stage::Preprocess].iter().filter_map(|s| timing.get(*s)).sum();
+        timing.record(Stage::Queue, all_prepared.saturating_sub(own));
+    }
     let inputs: Vec<&vision::ChwImage> = prepared.iter().filter_map(|r| r.as_ref().ok()).collect();
     let mut scores = if inputs.is_empty() {
         Vec::new().into_iter()
