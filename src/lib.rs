@@ -14,14 +14,19 @@
 //! | stage | module | variants measured |
 //! |---|---|---|
 //! | fixtures | [`fixtures`] | noise / smooth images, JPEG / PNG, the study's 3 sizes; its payloads |
-//! | codec | [`codec`] | JSON / protobuf, base64 / raw |
+//! | codec | [`codec`] | JSON / protobuf, base64 / raw / multipart |
 //! | transport | [`server`], [`client`] | REST over HTTP/1.1, REST over HTTP/2 (h2c), gRPC |
 //! | vision | [`vision`] | decode, resize, crop + normalize; noise / smooth, JPEG / PNG |
 //! | inference | `inference` (feature `torch`) | CPU / CUDA, batch 1 / 8 / 20, host-device copies |
 //! | postprocess | [`postprocess`] | softmax, top 5, label map |
+//! | end to end | `server::torchserve` (feature `torch`), [`client::torchserve`] | REST raw / multipart / base64, gRPC; CPU / CUDA; batch 1 / 8 |
+//!
+//! End to end, every request carries its stage timings ([`timing`]); the benches keep their
+//! means per id ([`attribution`]), and [`report`] renders a run and compares two.
 //!
 //! The messages are the study's own ([`messages`], from `proto/study.proto`), wire-compatible
-//! with its Python client and servers.
+//! with its Python client and servers, and TorchServe's gRPC inference API
+//! (`proto/torchserve.proto`).
 //!
 //! ## Using the stages
 //! Each stage is usable on its own. The codec stage, timed by `benches/serialization.rs`:
