@@ -57,8 +57,8 @@ pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
             .disable_y_mesh()
             .y_labels(bars.len() * 2 + 1)
             .y_label_formatter(&|y| {
-                // Label only the bars' centres.
-                let index = y.floor() as usize;
+                // Label only the bars' centres; the first bar is at the top.
+                let index = labels.len().wrapping_sub(1).wrapping_sub(y.floor() as usize);
                 let centre = (y - y.floor() - 0.5).abs() < 1e-6;
                 if centre {
                     labels.get(index).map(|l| (*l).to_owned()).unwrap_or_default()
@@ -73,7 +73,7 @@ pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
             let rectangles = bars.iter().enumerate().map(|(row, bar)| {
                 let start: f64 = bar.segments[..segment].iter().sum();
                 let end = start + bar.segments[segment];
-                let y = row as f64;
+                let y = (bars.len() - 1 - row) as f64;
                 Rectangle::new([(start, y + 0.2), (end, y + 0.8)], color.filled())
             });
             chart.draw_series(rectangles).map_err(|e| e.to_string())?.label(*name).legend(
