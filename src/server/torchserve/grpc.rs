@@ -13,8 +13,7 @@ use tonic::metadata::MetadataValue;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use super::rest::INPUT_NAMES;
-use super::{HEALTHY, Models, PredictError, Predicted};
+use super::{HEALTHY, INPUT_NAMES, Models, PredictError, Predicted};
 use crate::messages::torchserve::inference_ap_is_service_server::{
     InferenceApIsService, InferenceApIsServiceServer,
 };
@@ -29,8 +28,8 @@ pub struct InferenceService {
 }
 
 impl InferenceService {
-    /// The image is a field of the message tonic has already decoded (in nanoseconds, as
-    /// `codec/protobuf_decode/binary_*` shows), so nothing is added to `decode` here.
+    /// Answers one request. Its image is a field of the message tonic has already decoded (in
+    /// nanoseconds, as `codec/protobuf_decode/binary_*` shows): nothing to add to `decode`.
     async fn predict(
         &self,
         request: PredictionsRequest,

@@ -34,6 +34,10 @@ use crate::timing::{Stage, StageTimings};
 /// What a healthy server answers to REST's `GET /ping` and gRPC's `Ping`, as TorchServe does.
 pub const HEALTHY: &str = "{\n  \"status\": \"Healthy\"\n}\n";
 
+/// The input names TorchServe's handlers read the image from (a form field over REST, an
+/// `input` key over gRPC), in order of preference.
+pub const INPUT_NAMES: [&str; 2] = ["data", "body"];
+
 /// One model to serve.
 #[derive(Clone, Debug)]
 pub struct ModelConfig {

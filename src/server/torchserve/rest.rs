@@ -14,12 +14,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::{HEALTHY, Models, PredictError};
+use super::{HEALTHY, INPUT_NAMES, Models, PredictError};
 use crate::codec;
 use crate::timing;
-
-/// The input names TorchServe's handlers read the image from, in order of preference.
-pub const INPUT_NAMES: [&str; 2] = ["data", "body"];
 
 /// The routes over `models`, refusing bodies over `body_limit` bytes with 413.
 pub fn router(models: Arc<Models>, body_limit: usize) -> Router {
