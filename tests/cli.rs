@@ -70,28 +70,33 @@ fn bad_arguments_are_refused_with_usage() {
 
 #[cfg(feature = "torch")]
 #[tokio::test]
-async fn serve_answers_an_image_put_as_curl_t_does() {
+async fn serve_answers_curl_t_and_grpc_on_the_addresses_it_prints() {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
+    use servebench::client::torchserve::{ModelClient, Route};
 
     let child = Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args(["serve", "--rest", "127.0.0.1:0"])
+        .args(["serve", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut server = Running(child);
     let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let url = line.rsplit(' ').next().unwrap().to_owned();
+    let mut url = || lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_owned();
+    let target = Target { rest: url(), grpc: url() };
     let image = fixtures::image(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[0]));
-    let request =
-        http::Request::put(format!("{url}/predictions/resnet50")).body(Full::new(image)).unwrap();
+    let request = http::Request::put(format!("{}/predictions/resnet50", target.rest))
+        .body(Full::new(image.clone()))
+        .unwrap();
     let response =
         Client::builder(TokioExecutor::new()).build_http().request(request).await.unwrap();
     assert_eq!(response.status(), http::StatusCode::OK);
     assert!(response.headers().contains_key(servebench::timing::HEADER));
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body).unwrap();
-    assert_eq!(answer.len(), 5, "{answer:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer.as_object().unwrap().len(), 5, "{answer:?}");
+
+    let grpc = ModelClient::connect(Route::Grpc, &target, "resnet50").await.unwrap();
+    assert_eq!(grpc.predict(&image).await.unwrap().answer, answer, "gRPC answers as REST does");
 }
