@@ -157,11 +157,7 @@ impl ModelClient {
                 let encoded = Instant::now();
                 let (headers, body) = rest::post(client, uri, &content_type, body).await?;
                 let received = Instant::now();
-                let server = headers
-                    .get(timing::HEADER)
-                    .and_then(|value| value.to_str().ok())
-                    .map(StageTimings::parse)
-                    .unwrap_or_default();
+                let server = server_stages(headers.get(timing::HEADER).map(|v| v.to_str()));
                 let answer = json::decode(&body)?;
                 Ok(reply(answer, server, [started, encoded, received]))
             }
@@ -174,12 +170,8 @@ impl ModelClient {
                 let encoded = Instant::now();
                 let response = client.clone().predictions(request).await?;
                 let received = Instant::now();
-                let server = response
-                    .metadata()
-                    .get(timing::HEADER)
-                    .and_then(|value| value.to_str().ok())
-                    .map(StageTimings::parse)
-                    .unwrap_or_default();
+                let server =
+                    server_stages(response.metadata().get(timing::HEADER).map(|v| v.to_str()));
                 let answer = json::decode(&response.into_inner().prediction)?;
                 Ok(reply(answer, server, [started, encoded, received]))
             }
@@ -204,6 +196,12 @@ impl ModelClient {
         }
         Ok(replies)
     }
+}
+
+/// The server's stages from its `server-timing` header or metadata; none when it sent none (or
+/// sent bytes that are not text).
+fn server_stages<E>(value: Option<Result<&str, E>>) -> StageTimings {
+    value.and_then(Result::ok).map(StageTimings::parse).unwrap_or_default()
 }
 
 /// The reply, its client stages cut at the instants encoding started, the request was sent
