@@ -90,6 +90,9 @@ pub struct Outcome {
 pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     let root = repository_root()?;
     std::fs::create_dir_all(&config.work_dir)?;
+    // Every tree builds into the checkout's target folder: dependencies build once.
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let mut binaries = Vec::new();
     for (label, side) in [("base", &config.base), ("head", &config.head)] {
         let tree = checkout(&root, &side.git_ref, &config.work_dir)?;
@@ -98,7 +101,8 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
             side.git_ref,
             tree.display()
         ));
-        binaries.push(build(&tree, &config.benches, &config.work_dir.join("bin").join(label))?);
+        let into = config.work_dir.join("bin").join(label);
+        binaries.push(build(&tree, &target, &config.benches, &into)?);
     }
     let runs = config.work_dir.join("runs");
     if runs.exists() {
@@ -292,9 +296,14 @@ fn checkout(root: &Path, git_ref: &str, work_dir: &Path) -> io::Result<PathBuf> 
 
 /// Builds the bench binaries of `tree` and copies them into `into`, so the other side's build
 /// cannot overwrite them. Returns (tree, binary) per bench.
-fn build(tree: &Path, benches: &[String], into: &Path) -> io::Result<Vec<(PathBuf, PathBuf)>> {
+fn build(
+    tree: &Path,
+    target: &Path,
+    benches: &[String],
+    into: &Path,
+) -> io::Result<Vec<(PathBuf, PathBuf)>> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    command.current_dir(tree).args([
+    command.current_dir(tree).env("CARGO_TARGET_DIR", target).args([
         "bench",
         "--no-run",
         "--message-format=json-render-diagnostics",
