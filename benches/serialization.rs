@@ -2,7 +2,8 @@
 //!
 //! Ids: `codec/{json,protobuf,raw}_{encode,decode}/<payload>` for the study's requests
 //! (`basic`, `base64_<size>`, `binary_<size>`) and its answer (`response`), and
-//! `codec/base64_{encode,decode}/<size>` for the image alone. Throughput is the encoded size.
+//! `codec/{base64,multipart}_{encode,decode}/<size>` for the image alone (as base64 text, as a
+//! form's `data` field). Throughput is the encoded size, the image's for the image alone.
 
 mod common;
 
@@ -13,7 +14,7 @@ use criterion::{
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use servebench::codec::{base64, json, protobuf, raw};
+use servebench::codec::{base64, json, multipart, protobuf, raw};
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::messages::StudyRequest;
 
@@ -51,6 +52,14 @@ fn codec(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("base64_decode", size), &text, |b, text| {
             b.iter(|| base64::decode(text.as_bytes()).unwrap())
+        });
+        // TorchServe's form upload: framing copies the image in, parsing slices it out.
+        let form = multipart::encode("data", "image.jpg", "image/jpeg", &image);
+        group.bench_with_input(BenchmarkId::new("multipart_encode", size), &image, |b, image| {
+            b.iter(|| multipart::encode("data", "image.jpg", "image/jpeg", image))
+        });
+        group.bench_with_input(BenchmarkId::new("multipart_decode", size), &form, |b, form| {
+            b.iter(|| multipart::decode(&form.content_type, &form.body).unwrap())
         });
     }
     group.finish();

@@ -362,6 +362,7 @@ fn scenarios(
             let batch = if setup.ends_with("b8") { "b8" } else { "b1" };
             let stage_benches = [
                 format!("codec/base64_decode/{size}"),
+                format!("codec/multipart_decode/{size}"),
                 format!("vision/decode/noise_jpeg_{size}"),
                 format!("vision/preprocess/noise_jpeg_{size}"),
                 format!("inference/resnet50_{device}/{batch}"),
