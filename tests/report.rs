@@ -103,7 +103,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     assert!(markdown.contains("x0.50"), "{markdown}");
     // The TorchServe table in seconds per 20 requests, and the stacked bar with its numbers:
     // network is the wait less the server's stages (690 - 685.7).
-    assert!(markdown.contains("| 360x640 | — | — | 1.050 (1.03 s – 1.07 s) |"), "{markdown}");
+    assert!(markdown.contains("| 360x640 | — | — | 1.050 (1.029 – 1.071) |"), "{markdown}");
     assert!(
         markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 620.00 | 2.50 | 7.20 | 56.00 |"),
         "{markdown}"

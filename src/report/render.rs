@@ -285,9 +285,19 @@ fn torchserve_tables(
                         .iter()
                         .map(|route| {
                             measurements.get(&format!("end_to_end/{route}/{size}/{setup}")).map(
-                                |m| Cell {
-                                    median: format!("{:.3}", m.median.point / 1e9),
-                                    ..links.cell(m)
+                                |m| {
+                                    // The study's unit: seconds, interval included.
+                                    let seconds = |ns: f64| format!("{:.3}", ns / 1e9);
+                                    let interval = m.median.confidence_interval;
+                                    Cell {
+                                        median: seconds(m.median.point),
+                                        interval: format!(
+                                            "{} – {}",
+                                            seconds(interval.lower_bound),
+                                            seconds(interval.upper_bound)
+                                        ),
+                                        ..links.cell(m)
+                                    }
                                 },
                             )
                         })
