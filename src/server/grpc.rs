@@ -4,10 +4,6 @@
 //! [`GrpcCodec`](crate::codec::protobuf::GrpcCodec)) and a message over the size limit is
 //! `RESOURCE_EXHAUSTED`, as gRPC's own implementations answer (see `serve_grpc`).
 
-use std::future::Future;
-use std::io;
-
-use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -51,15 +47,11 @@ fn answer(result: Result<&BasicResponse, ServeError>) -> Result<Response<BasicRe
     Ok(Response::new(result?.clone()))
 }
 
-/// Serves the study's service on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    study: Study,
-    body_limit: usize,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let service = GrpcBenchmarkApiServiceServer::new(StudyService { study })
-        .max_decoding_message_size(body_limit)
-        .max_encoding_message_size(body_limit);
-    super::serve_grpc(listener, Routes::new(service), shutdown).await
+/// The study's service, refusing messages over `body_limit` bytes, ready to serve.
+pub fn routes(study: Study, body_limit: usize) -> Routes {
+    Routes::new(
+        GrpcBenchmarkApiServiceServer::new(StudyService { study })
+            .max_decoding_message_size(body_limit)
+            .max_encoding_message_size(body_limit),
+    )
 }

@@ -94,46 +94,69 @@ impl Study {
 /// Both study servers, running on the current tokio runtime until shut down or dropped.
 #[derive(Debug)]
 pub struct StudyServer {
-    rest_addr: SocketAddr,
-    grpc_addr: SocketAddr,
-    shutdown: watch::Sender<()>,
-    tasks: Vec<JoinHandle<io::Result<()>>>,
+    serving: Serving,
 }
 
 impl StudyServer {
     /// Binds both listeners and starts serving in background tasks.
     pub async fn start(config: ServerConfig) -> io::Result<Self> {
-        let rest_listener = TcpListener::bind(config.rest_addr).await?;
-        let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
-        let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
-        let (shutdown, signal) = watch::channel(());
         let study = Study::default();
-        let tasks = vec![
-            tokio::spawn(rest::serve(
-                rest_listener,
-                study.clone(),
-                config.body_limit,
-                stopped(signal.clone()),
-            )),
-            tokio::spawn(grpc::serve(grpc_listener, study, config.body_limit, stopped(signal))),
-        ];
-        Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
+        let router = rest::router(study.clone(), config.body_limit);
+        let routes = grpc::routes(study, config.body_limit);
+        let serving = Serving::start(config.rest_addr, config.grpc_addr, router, routes).await?;
+        Ok(Self { serving })
     }
 
     /// The REST listener's bound address.
     pub fn rest_addr(&self) -> SocketAddr {
-        self.rest_addr
+        self.serving.rest_addr
     }
 
     /// The gRPC listener's bound address.
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc_addr
+        self.serving.grpc_addr
     }
 
     /// Stops accepting, lets in-flight requests finish, and returns the first serving error.
     pub async fn shutdown(self) -> io::Result<()> {
+        self.serving.shutdown().await
+    }
+}
+
+/// A REST router and gRPC routes, each served on its own listener until shut down: how every
+/// servebench server runs, whatever it answers.
+#[derive(Debug)]
+pub(crate) struct Serving {
+    /// The REST listener's bound address.
+    pub(crate) rest_addr: SocketAddr,
+    /// The gRPC listener's bound address.
+    pub(crate) grpc_addr: SocketAddr,
+    shutdown: watch::Sender<()>,
+    tasks: Vec<JoinHandle<io::Result<()>>>,
+}
+
+impl Serving {
+    /// Binds both listeners and serves on them in background tasks.
+    pub(crate) async fn start(
+        rest_addr: SocketAddr,
+        grpc_addr: SocketAddr,
+        router: axum::Router,
+        routes: Routes,
+    ) -> io::Result<Self> {
+        let rest_listener = TcpListener::bind(rest_addr).await?;
+        let grpc_listener = TcpListener::bind(grpc_addr).await?;
+        let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
+        let (shutdown, signal) = watch::channel(());
+        let tasks = vec![
+            tokio::spawn(serve_rest(rest_listener, router, stopped(signal.clone()))),
+            tokio::spawn(serve_grpc(grpc_listener, routes, stopped(signal))),
+        ];
+        Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and returns the first serving error.
+    pub(crate) async fn shutdown(self) -> io::Result<()> {
         self.shutdown.send_replace(());
-        drop(self.shutdown);
         for task in self.tasks {
             task.await.map_err(io::Error::other)??;
         }

@@ -2,8 +2,6 @@
 //! the raw image as the body. HTTP/1.1 and HTTP/2 cleartext (prior knowledge) share one listener.
 //! Every error, unknown routes included, is a JSON [`ErrorBody`](super::ErrorBody).
 
-use std::future::Future;
-use std::io;
 use std::sync::Arc;
 
 use axum::Router;
@@ -12,7 +10,6 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use tokio::net::TcpListener;
 
 use super::{ServeError, Study};
 use crate::codec::{json, raw};
@@ -36,16 +33,6 @@ pub fn router(study: Study, body_limit: usize) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
-}
-
-/// Serves the study's routes on `listener` until `shutdown` resolves, then drains connections.
-pub async fn serve(
-    listener: TcpListener,
-    study: Study,
-    body_limit: usize,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    super::serve_rest(listener, router(study, body_limit), shutdown).await
 }
 
 async fn basic(

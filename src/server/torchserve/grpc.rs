@@ -3,12 +3,9 @@
 //! input; `prediction` holds the same JSON bytes REST answers, and the response metadata
 //! carries `server-timing` with the same value as REST's header.
 
-use std::future::Future;
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tonic::metadata::MetadataValue;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -79,15 +76,11 @@ impl InferenceApIsService for InferenceService {
     }
 }
 
-/// Serves the inference API over `models` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: TcpListener,
-    models: Arc<Models>,
-    body_limit: usize,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let service = InferenceApIsServiceServer::new(InferenceService { models })
-        .max_decoding_message_size(body_limit)
-        .max_encoding_message_size(body_limit);
-    crate::server::serve_grpc(listener, Routes::new(service), shutdown).await
+/// The inference API over `models`, refusing messages over `body_limit` bytes, ready to serve.
+pub fn routes(models: Arc<Models>, body_limit: usize) -> Routes {
+    Routes::new(
+        InferenceApIsServiceServer::new(InferenceService { models })
+            .max_decoding_message_size(body_limit)
+            .max_encoding_message_size(body_limit),
+    )
 }

@@ -19,13 +19,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tch::Device;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 pub use error::PredictError;
 pub use worker::{Answer, ServedModel};
 
+use super::Serving;
 use super::batching::BatchConfig;
 use crate::client::Target;
 use crate::postprocess::Labels;
@@ -139,57 +137,36 @@ impl Models {
 
 /// The model server, running on the current tokio runtime until shut down or dropped.
 pub struct ModelServer {
-    rest_addr: SocketAddr,
-    grpc_addr: SocketAddr,
-    shutdown: watch::Sender<()>,
-    tasks: Vec<JoinHandle<io::Result<()>>>,
+    serving: Serving,
 }
 
 impl ModelServer {
     /// Loads every model, then binds both APIs and serves.
     pub async fn start(config: ModelServerConfig) -> io::Result<Self> {
         let models = Arc::new(Models::start(&config.models)?);
-        let rest_listener = TcpListener::bind(config.rest_addr).await?;
-        let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
-        let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
-        let (shutdown, signal) = watch::channel(());
-        let tasks = vec![
-            tokio::spawn(super::serve_rest(
-                rest_listener,
-                rest::router(Arc::clone(&models), config.body_limit),
-                super::stopped(signal.clone()),
-            )),
-            tokio::spawn(grpc::serve(
-                grpc_listener,
-                models,
-                config.body_limit,
-                super::stopped(signal),
-            )),
-        ];
-        Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
+        let router = rest::router(Arc::clone(&models), config.body_limit);
+        let routes = grpc::routes(models, config.body_limit);
+        let serving = Serving::start(config.rest_addr, config.grpc_addr, router, routes).await?;
+        Ok(Self { serving })
     }
 
     /// The REST listener's bound address.
     pub fn rest_addr(&self) -> SocketAddr {
-        self.rest_addr
+        self.serving.rest_addr
     }
 
     /// The gRPC listener's bound address.
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc_addr
+        self.serving.grpc_addr
     }
 
     /// Both listeners as a client [`Target`].
     pub fn target(&self) -> Target {
-        Target::at(self.rest_addr, self.grpc_addr)
+        Target::at(self.rest_addr(), self.grpc_addr())
     }
 
     /// Stops accepting, lets in-flight requests finish, and returns the first serving error.
     pub async fn shutdown(self) -> io::Result<()> {
-        self.shutdown.send_replace(());
-        for task in self.tasks {
-            task.await.map_err(io::Error::other)??;
-        }
-        Ok(())
+        self.serving.shutdown().await
     }
 }
