@@ -38,7 +38,6 @@ use servebench::server::batching::BatchConfig;
 use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
 use servebench::timing::{ClientTimings, StageTimings};
 use tch::Device;
-use tokio::runtime::Runtime;
 
 /// The study's unit of measurement: 20 concurrent requests.
 const CONCURRENCY: usize = 20;
@@ -100,8 +99,8 @@ impl Recorder {
 }
 
 fn end_to_end(c: &mut Criterion) {
-    let server_runtime = runtime();
-    let client_runtime = runtime();
+    let server_runtime = common::runtime();
+    let client_runtime = common::runtime();
     let images: Vec<(String, Bytes)> = STUDY_SIZES
         .iter()
         .map(|size| (size.to_string(), fixtures::image(ImageSpec::study(*size))))
@@ -116,20 +115,12 @@ fn end_to_end(c: &mut Criterion) {
     };
     let mut attribution = Attribution::new();
 
-    let runs: Vec<(&str, Option<ModelServer>, Target)> = if external.rest.is_empty()
-        && external.grpc.is_empty()
-    {
-        setups()
-            .into_iter()
-            .map(|setup| {
-                let server = server_runtime.block_on(start(&setup, &model));
-                let target = server.target();
-                (setup.name, Some(server), target)
-            })
-            .collect()
+    // Each setup's server starts when its turn comes and stops after it: one model in memory.
+    let runs: Vec<(&str, Option<Setup>)> = if external.rest.is_empty() && external.grpc.is_empty() {
+        setups().into_iter().map(|setup| (setup.name, Some(setup))).collect()
     } else {
         eprintln!("end_to_end: measuring REST at {:?}, gRPC at {:?}", external.rest, external.grpc);
-        vec![("external", None, external)]
+        vec![("external", None)]
     };
 
     let mut group = c.benchmark_group("end_to_end");
@@ -137,7 +128,9 @@ fn end_to_end(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.warm_up_time(warm_up).measurement_time(measurement);
     group.throughput(Throughput::Elements(CONCURRENCY as u64));
-    for (setup, server, target) in runs {
+    for (setup, config) in runs {
+        let server = config.map(|config| server_runtime.block_on(start(&config, &model)));
+        let target = server.as_ref().map_or_else(|| external.clone(), ModelServer::target);
         for route in Route::ALL {
             if target.url(route.protocol()).is_empty() {
                 continue;
@@ -207,10 +200,6 @@ async fn start(setup: &Setup, model: &str) -> ModelServer {
     ModelServer::start(config)
         .await
         .unwrap_or_else(|error| panic!("{}: the model server does not start: {error}", setup.name))
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
 }
 
 criterion_group! {

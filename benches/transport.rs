@@ -16,20 +16,19 @@ use servebench::codec::{json, protobuf};
 use servebench::fixtures;
 use servebench::messages::StudyRequest;
 use servebench::server::{ServerConfig, StudyServer};
-use tokio::runtime::Runtime;
 
 /// The study's unit of measurement, and a single request for latency.
 const CONCURRENCY: [usize; 2] = [1, 20];
 
 fn transport(c: &mut Criterion) {
-    let server_runtime = runtime();
+    let server_runtime = common::runtime();
     let server = server_runtime
         .block_on(StudyServer::start(ServerConfig::default()))
         .expect("the study server starts on loopback");
     let target = Target::local(&server).overridden_by_env(STUDY_TARGET_ENV);
     eprintln!("transport: REST at {}, gRPC at {}", target.rest, target.grpc);
 
-    let client_runtime = runtime();
+    let client_runtime = common::runtime();
     let payloads = fixtures::study_payloads();
     let mut group = c.benchmark_group("transport");
     for protocol in Protocol::ALL {
@@ -74,10 +73,6 @@ fn body_bytes(protocol: Protocol, request: &StudyRequest) -> u64 {
         (_, StudyRequest::Binary(m)) => m.image.len(),
     };
     len as u64
-}
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
 }
 
 criterion_group! {
