@@ -2,6 +2,8 @@
 //! bench runs): every section renders from what is there, what is not is said plainly, and a
 //! planted 20% slowdown is the one regression found.
 
+mod common;
+
 use std::path::Path;
 
 use servebench::attribution::{self, StageMeans};
@@ -48,8 +50,8 @@ fn around(center: f64) -> Vec<f64> {
 
 #[test]
 fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
-    let dir = tempdir("report");
-    let home = dir.join("criterion");
+    let dir = common::TempDir::new("report");
+    let home = dir.0.join("criterion");
     criterion_bench(
         &home,
         "new",
@@ -87,7 +89,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     )
     .unwrap();
 
-    let out = dir.join("servebench");
+    let out = dir.0.join("servebench");
     let config = ReportConfig {
         criterion_home: home,
         baseline: "new".into(),
@@ -121,13 +123,12 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         assert!(markdown.contains(missing) && html.contains(missing), "{missing}");
     }
     assert!(!markdown.contains("No transport results"));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
-    let dir = tempdir("baselines");
-    let home = dir.join("criterion");
+    let dir = common::TempDir::new("baselines");
+    let home = dir.0.join("criterion");
     let ids = [
         "codec/base64_encode/720x1280",
         "codec/base64_decode/720x1280",
@@ -152,12 +153,4 @@ fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
     let same = compare::compare_baselines(&home, "main", "main", &Judgement::default()).unwrap();
     assert!(same.regressed.is_empty());
     assert!(same.markdown(None).unwrap().contains("**No regressions**"));
-    std::fs::remove_dir_all(dir).unwrap();
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("servebench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
