@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::Deserialize;
 
@@ -62,6 +63,8 @@ pub struct Measurement {
     pub median: Estimate,
     /// Every sample's time per iteration, in nanoseconds.
     pub samples: Vec<f64>,
+    /// When Criterion wrote the estimates, if the file system says.
+    pub written: Option<SystemTime>,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +129,7 @@ fn read(results: &Path) -> io::Result<Measurement> {
         serde_json::from_slice(&json("sample.json")?).map_err(|e| invalid("sample.json", e))?;
     let samples =
         sample.times.iter().zip(&sample.iters).map(|(time, iters)| time / iters).collect();
+    let written = std::fs::metadata(results.join("estimates.json")).and_then(|m| m.modified()).ok();
     Ok(Measurement {
         id: benchmark.full_id,
         folder: benchmark.directory_name.into(),
@@ -133,5 +137,6 @@ fn read(results: &Path) -> io::Result<Measurement> {
         mean: estimates.mean,
         median: estimates.median,
         samples,
+        written,
     })
 }

@@ -9,10 +9,12 @@ pub mod judge;
 pub mod render;
 pub mod templates;
 
-use std::path::Path;
 use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+
+use self::criterion::Measurement;
 
 /// What a report says about where and on what its numbers were made.
 #[derive(Clone, Debug, Serialize)]
@@ -27,14 +29,14 @@ pub struct RunInfo {
     pub servebench: String,
     /// The libtorch servebench links (`none` without the `torch` feature).
     pub libtorch: String,
-    /// When the oldest and newest results were written (UTC, from the files' times).
+    /// When the oldest and newest of the reported results were written (UTC).
     pub results_written: String,
 }
 
 impl RunInfo {
-    /// Gathers it for results under `criterion_home`, from the machine and checkout it runs on
-    /// (the ones the benches ran on, when a report follows its run).
-    pub fn collect(criterion_home: &Path) -> Self {
+    /// Gathers it for `measurements`, from the machine and checkout it runs on (the ones the
+    /// benches ran on, when a report follows its run).
+    pub fn collect<'a>(measurements: impl IntoIterator<Item = &'a Measurement>) -> Self {
         let output = |program: &str, args: &[&str]| {
             Command::new(program)
                 .args(args)
@@ -65,30 +67,16 @@ impl RunInfo {
             } else {
                 "none (built without the torch feature)".to_owned()
             },
-            results_written: written_span(criterion_home),
+            results_written: written_span(measurements),
         }
     }
 }
 
-/// The span of modification times of Criterion's `estimates.json` files, as UTC dates.
-fn written_span(home: &Path) -> String {
-    fn walk(folder: &Path, times: &mut Vec<std::time::SystemTime>) {
-        let Ok(entries) = std::fs::read_dir(folder) else { return };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, times);
-            } else if path.file_name().is_some_and(|name| name == "estimates.json")
-                && let Ok(modified) = entry.metadata().and_then(|m| m.modified())
-            {
-                times.push(modified);
-            }
-        }
-    }
-    let mut times = Vec::new();
-    walk(home, &mut times);
-    let utc = |time: &std::time::SystemTime| {
-        let seconds = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+/// The span of the measurements' write times, as UTC dates.
+fn written_span<'a>(measurements: impl IntoIterator<Item = &'a Measurement>) -> String {
+    let times: Vec<SystemTime> = measurements.into_iter().filter_map(|m| m.written).collect();
+    let utc = |time: &SystemTime| {
+        let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let (days, rest) = (seconds / 86_400, seconds % 86_400);
         let (year, month, day) = civil_from_days(days as i64);
         format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)

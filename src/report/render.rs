@@ -71,7 +71,7 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
         std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
     }
     let context = Context {
-        run: super::RunInfo::collect(&config.criterion_home),
+        run: super::RunInfo::collect(measurements.values()),
         baseline: config.baseline.clone(),
         study: study_tables(&measurements, &links),
         torchserve: torchserve_tables(&measurements, &links),
