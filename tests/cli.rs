@@ -18,10 +18,11 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn serve_study_answers_rest_and_grpc_on_the_addresses_it_prints() {
+/// Runs `servebench <command> --rest 127.0.0.1:0 --grpc 127.0.0.1:0` and reads the two
+/// addresses it prints first, REST then gRPC; the rest of its output is read and dropped.
+fn serve(command: &str) -> (Running, Target) {
     let child = Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args(["serve-study", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
+        .args([command, "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -34,7 +35,14 @@ async fn serve_study_answers_rest_and_grpc_on_the_addresses_it_prints() {
     };
     let rest = url_after("REST");
     let grpc = url_after("gRPC");
-    let target = Target { rest, grpc };
+    // Keep reading what it prints later, so its stdout never closes under it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, Target { rest, grpc })
+}
+
+#[tokio::test]
+async fn serve_study_answers_rest_and_grpc_on_the_addresses_it_prints() {
+    let (_server, target) = serve("serve-study");
 
     let request = StudyRequest::Basic(fixtures::basic_request());
     for protocol in Protocol::ALL {
@@ -76,15 +84,7 @@ async fn serve_answers_curl_t_and_grpc_on_the_addresses_it_prints() {
     use hyper_util::rt::TokioExecutor;
     use servebench::client::torchserve::{ModelClient, Route};
 
-    let child = Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args(["serve", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Running(child);
-    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
-    let mut url = || lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_owned();
-    let target = Target { rest: url(), grpc: url() };
+    let (_server, target) = serve("serve");
     let image = fixtures::image(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[0]));
     let request = http::Request::put(format!("{}/predictions/resnet50", target.rest))
         .body(Full::new(image.clone()))
