@@ -65,9 +65,11 @@ async fn run(command: Command) -> std::io::Result<()> {
         Command::ServeStudy { rest, grpc, body_limit } => {
             let config = ServerConfig { rest_addr: rest, grpc_addr: grpc, body_limit };
             let server = StudyServer::start(config).await?;
-            println!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr());
-            println!("gRPC on http://{}", server.grpc_addr());
-            println!("Ctrl-C stops.");
+            banner(&[
+                format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
+                format!("gRPC on http://{}", server.grpc_addr()),
+                "Ctrl-C stops.".to_owned(),
+            ]);
             tokio::signal::ctrl_c().await?;
             server.shutdown().await
         }
@@ -81,6 +83,17 @@ async fn run(command: Command) -> std::io::Result<()> {
         }
         Command::Report(_) | Command::Compare(_) => unreachable!("handled in main"),
     }
+}
+
+/// A server's start-up lines. Whoever started it may stop reading (`servebench serve | head -2`):
+/// the server keeps serving rather than dying of a closed stdout.
+fn banner(lines: &[String]) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = stdout.flush();
 }
 
 mod report {
@@ -293,10 +306,12 @@ mod serve {
             models: vec![model],
         };
         let server = ModelServer::start(config).await?;
-        println!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr());
-        println!("gRPC (org.pytorch.serve.grpc.inference) on http://{}", server.grpc_addr());
-        println!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name);
-        println!("Ctrl-C stops.");
+        super::banner(&[
+            format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
+            format!("gRPC (org.pytorch.serve.grpc.inference) on http://{}", server.grpc_addr()),
+            format!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name),
+            "Ctrl-C stops.".to_owned(),
+        ]);
         tokio::signal::ctrl_c().await?;
         server.shutdown().await
     }
