@@ -168,16 +168,34 @@ impl StudyClient {
         request: &Arc<StudyRequest>,
         concurrency: usize,
     ) -> Result<(), ClientError> {
-        let mut calls = JoinSet::new();
-        for _ in 0..concurrency {
+        concurrently(concurrency, || {
             let (client, request) = (self.clone(), Arc::clone(request));
-            calls.spawn(async move { client.send(&request).await.map(drop) });
-        }
-        while let Some(outcome) = calls.join_next().await {
-            outcome.map_err(|error| ClientError::Transport(error.to_string()))??;
-        }
-        Ok(())
+            async move { client.send(&request).await.map(drop) }
+        })
+        .await
+        .map(drop)
     }
+}
+
+/// Runs `concurrency` calls made by `call` at once, as tasks on the current runtime, and
+/// returns their outputs (in completion order), or the first error.
+pub(crate) async fn concurrently<T, F>(
+    concurrency: usize,
+    mut call: impl FnMut() -> F,
+) -> Result<Vec<T>, ClientError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, ClientError>> + Send + 'static,
+{
+    let mut calls = JoinSet::new();
+    for _ in 0..concurrency {
+        calls.spawn(call());
+    }
+    let mut outputs = Vec::with_capacity(concurrency);
+    while let Some(outcome) = calls.join_next().await {
+        outputs.push(outcome.map_err(|error| ClientError::Transport(error.to_string()))??);
+    }
+    Ok(outputs)
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use http::Uri;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use tokio::task::JoinSet;
 use tonic::transport::Channel;
 
 use super::rest::{self, HttpVersion};
@@ -185,16 +184,11 @@ impl ModelClient {
         image: &Bytes,
         concurrency: usize,
     ) -> Result<Vec<Reply>, ClientError> {
-        let mut calls = JoinSet::new();
-        for _ in 0..concurrency {
+        super::concurrently(concurrency, || {
             let (client, image) = (self.clone(), image.clone());
-            calls.spawn(async move { client.predict(&image).await });
-        }
-        let mut replies = Vec::with_capacity(concurrency);
-        while let Some(outcome) = calls.join_next().await {
-            replies.push(outcome.map_err(|error| ClientError::Transport(error.to_string()))??);
-        }
-        Ok(replies)
+            async move { client.predict(&image).await }
+        })
+        .await
     }
 }
 
