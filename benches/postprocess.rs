@@ -2,11 +2,12 @@
 //!
 //! Ids: `postprocess/{softmax,top_k,classify,classify_json}/imagenet`: softmax, top 5 of the
 //! probabilities, the whole stage (softmax, top 5, names) and the whole stage plus the JSON the
-//! server sends. Throughput: the scores' bytes.
+//! server sends (as TorchServe's Python writes it). Throughput: the scores' bytes.
 
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use servebench::codec::python_json;
 use servebench::postprocess::{self, Labels, TOP_K};
 
 fn postprocess(c: &mut Criterion) {
@@ -24,7 +25,7 @@ fn postprocess(c: &mut Criterion) {
         b.iter(|| postprocess::classify(&scores, &labels).unwrap())
     });
     group.bench_function("classify_json/imagenet", |b| {
-        b.iter(|| serde_json::to_vec(&postprocess::classify(&scores, &labels).unwrap()).unwrap())
+        b.iter(|| python_json::encode(&postprocess::classify(&scores, &labels).unwrap()).unwrap())
     });
     group.finish();
 }

@@ -110,7 +110,8 @@ pub fn top_k(probabilities: &[f32], k: usize) -> Vec<(usize, f32)> {
 /// TorchServe's answer for one image: labels and probabilities, most probable first.
 ///
 /// Serializes as a JSON object in that order, the probabilities as the f64 values Python's
-/// `tensor.tolist()` produces, so the JSON reads as TorchServe's does.
+/// `tensor.tolist()` produces; [`crate::codec::python_json`] then writes the bytes TorchServe
+/// sends.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction(pub Vec<(String, f32)>);
 

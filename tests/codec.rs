@@ -1,11 +1,14 @@
 //! Codec contract: every message round-trips through every codec that carries it, random
 //! contents included, and bad bytes are typed errors, never panics.
 
+mod common;
+
 use bytes::Bytes;
 use proptest::prelude::*;
-use servebench::codec::{CodecError, base64, json, multipart, protobuf, raw};
+use servebench::codec::{CodecError, base64, json, multipart, protobuf, python_json, raw};
 use servebench::fixtures;
 use servebench::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
+use servebench::postprocess::Prediction;
 
 fn study_image() -> Bytes {
     fixtures::image(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[0]))
@@ -119,6 +122,107 @@ fn invalid_base64_is_a_base64_error() {
         let error = base64::decode(text).unwrap_err();
         assert!(matches!(error, CodecError::Base64(_)), "{text:?} gave {error:?}");
     }
+}
+
+/// A xorshift stream: the same cases on every run, without a generator crate.
+fn bit_patterns(seed: u64) -> impl Iterator<Item = u64> {
+    std::iter::successors(Some(seed), |x| {
+        let mut x = *x;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Some(x)
+    })
+}
+
+#[test]
+fn python_json_writes_what_pythons_json_dumps_writes() {
+    // Floats: the repr boundaries (1e-4, 1e16), powers of ten, subnormals, the extremes, then
+    // random bit patterns (every exponent, sign, NaN, infinity).
+    let edges = [
+        0.0,
+        -0.0,
+        1.0,
+        0.1,
+        123.456,
+        1e-4,
+        9.999_999_999_999_999e-5,
+        1e-5,
+        1.5e-5,
+        1e15,
+        1e16,
+        9_999_999_999_999_998.0,
+        1.234_567_890_123_456_7e22,
+        5e-324,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        -f64::MAX,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    let floats: Vec<u64> =
+        edges.iter().map(|x: &f64| x.to_bits()).chain(bit_patterns(0x5eed).take(3000)).collect();
+
+    // Objects shaped like TorchServe's answer: probabilities in [0, 1] (f32, tiny ones
+    // included), and labels that need escaping in every way Python escapes.
+    let labels = [
+        "tabby",
+        "tiger cat",
+        "caf\u{e9} au lait",
+        "\u{65e5}\u{672c}",
+        "\u{1f431} cat",
+        "quote \" and back\\slash",
+        "tab\tnew\nline\r\u{8}\u{c}",
+        "\u{1}control\u{1f}",
+        "del\u{7f}",
+        "slash/ and space",
+    ];
+    let probabilities = bit_patterns(0xca7).map(|bits| {
+        // Exponents from 2^-30 to 2^-1, any mantissa; now and then exactly 0 or 1.
+        match bits % 16 {
+            0 => 0.0f32,
+            1 => 1.0,
+            _ => {
+                let exponent = ((bits >> 8) % 30 + 97) as u32;
+                let mantissa = (bits >> 40) as u32 & 0x7f_ffff;
+                f32::from_bits((exponent << 23) | mantissa)
+            }
+        }
+    });
+    let mut probabilities = probabilities.take(5 * 200);
+    let objects: Vec<Vec<(String, f32)>> = (0..200)
+        .map(|i| {
+            (0..5)
+                .map(|j| (labels[(i + j) % labels.len()].to_owned(), probabilities.next().unwrap()))
+                .collect()
+        })
+        .collect();
+
+    let dir = common::TempDir::new("python-json");
+    let cases = dir.0.join("cases.json");
+    let bits: Vec<Vec<(&str, u32)>> = objects
+        .iter()
+        .map(|pairs| pairs.iter().map(|(label, p)| (label.as_str(), p.to_bits())).collect())
+        .collect();
+    std::fs::write(&cases, serde_json::json!({"floats": floats, "objects": bits}).to_string())
+        .unwrap();
+    let output = common::run_reference("python_json.py", &[&cases]);
+    let expected: serde_json::Value = serde_json::from_slice(&output).unwrap();
+
+    for (bits, want) in floats.iter().zip(expected["reprs"].as_array().unwrap()) {
+        let x = f64::from_bits(*bits);
+        assert_eq!(python_json::float_repr(x), want.as_str().unwrap(), "bits {bits:#x} ({x:e})");
+    }
+    for (pairs, want) in objects.into_iter().zip(expected["dumps"].as_array().unwrap()) {
+        let got = python_json::encode(&Prediction(pairs)).unwrap();
+        assert_eq!(std::str::from_utf8(&got).unwrap(), want.as_str().unwrap());
+    }
+}
+
+#[test]
+fn python_json_writes_non_finite_floats_as_null_not_python_nan() {
+    let got = python_json::encode(&vec![f64::NAN, f64::INFINITY, 0.5]).unwrap();
+    assert_eq!(&got[..], b"[\n  null,\n  null,\n  0.5\n]");
 }
 
 fn basic_requests() -> impl Strategy<Value = BasicRequest> {

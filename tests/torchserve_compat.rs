@@ -32,11 +32,15 @@ async fn python_grpcio_urllib_and_curl_get_torchserves_answers() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let got: Value = serde_json::from_slice(&output.stdout).unwrap();
 
-    assert_eq!(got["rest_ping"], serde_json::json!({"status": 200, "body": {"status": "Healthy"}}));
-    assert_eq!(got["grpc_ping"], serde_json::json!({"status": "Healthy"}));
+    // Every body, answer or error, is byte for byte what TorchServe writes for its JSON.
+    let exact = |call: &str| got[call]["as_torchserve_writes"] == true;
+    assert_eq!(got["rest_ping"]["body"], serde_json::json!({"status": "Healthy"}));
+    assert_eq!(got["grpc_ping"]["body"], serde_json::json!({"status": "Healthy"}));
+    assert!(exact("rest_ping") && exact("grpc_ping"), "{got}");
     for call in ["rest_put_raw", "rest_multipart", "rest_base64"] {
         assert_eq!(got[call]["status"], 200, "{call}: {}", got[call]);
         assert!(same_answer(&got[call]["body"], &expected), "{call}: {}", got[call]);
+        assert!(exact(call), "{call}: {}", got[call]);
     }
     for (call, status, kind) in [
         ("rest_unknown_model", 404, "ModelNotFoundException"),
@@ -46,9 +50,12 @@ async fn python_grpcio_urllib_and_curl_get_torchserves_answers() {
         assert_eq!(got[call]["status"], status, "{call}: {}", got[call]);
         assert_eq!(got[call]["body"]["type"], kind, "{call}: {}", got[call]);
         assert_eq!(got[call]["body"]["code"], status, "{call}: {}", got[call]);
+        assert!(exact(call), "{call}: {}", got[call]);
     }
+    assert_eq!(got["rest_unknown_model"]["body"]["message"], "Model not found: no_such_model");
     assert_eq!(got["grpc_predictions"]["code"], "OK", "{}", got["grpc_predictions"]);
     assert!(same_answer(&got["grpc_predictions"]["prediction"], &expected));
+    assert!(exact("grpc_predictions"), "{}", got["grpc_predictions"]);
     let stream = got["grpc_stream"].as_array().unwrap();
     assert_eq!(stream.len(), 1);
     assert!(same_answer(&stream[0], &expected));

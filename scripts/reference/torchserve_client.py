@@ -34,6 +34,13 @@ def stubs(out):
     return torchserve_pb2, torchserve_pb2_grpc
 
 
+def as_torchserve_writes(body, newline):
+    """Whether body is byte for byte what TorchServe would send for the same JSON: its Python
+    backend's json.dumps(answer, indent=2) for a prediction, its frontend's pretty printing
+    (the same shape for these flat objects) and a newline for everything else."""
+    return body == (json.dumps(json.loads(body), indent=2) + ("\n" if newline else "")).encode()
+
+
 def rest(method, url, body=None, content_type=None):
     request = urllib.request.Request(url, data=body, method=method)
     if content_type:
@@ -43,7 +50,9 @@ def rest(method, url, body=None, content_type=None):
             status, text = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, text = error.code, error.read()
-    return {"status": status, "body": json.loads(text)}
+    prediction = status == 200 and "/predictions/" in url
+    return {"status": status, "body": json.loads(text),
+            "as_torchserve_writes": as_torchserve_writes(text, newline=not prediction)}
 
 
 def form(field, data):
@@ -57,7 +66,8 @@ def form(field, data):
 def grpc_call(call, request):
     try:
         response = call(request)
-        return {"code": "OK", "prediction": json.loads(response.prediction)}
+        return {"code": "OK", "prediction": json.loads(response.prediction),
+                "as_torchserve_writes": as_torchserve_writes(response.prediction, newline=False)}
     except grpc.RpcError as error:
         return {"code": error.code().name, "message": error.details()}
 
@@ -81,7 +91,9 @@ def main():
         from google.protobuf import empty_pb2
         with grpc.insecure_channel(grpc_addr) as channel:
             stub = pb2_grpc.InferenceAPIsServiceStub(channel)
-            out["grpc_ping"] = json.loads(stub.Ping(empty_pb2.Empty()).health)
+            health = stub.Ping(empty_pb2.Empty()).health
+            out["grpc_ping"] = {"body": json.loads(health),
+                                "as_torchserve_writes": as_torchserve_writes(health.encode(), newline=False)}
             request = lambda **kw: pb2.PredictionsRequest(**{"model_name": model, **kw})
             out["grpc_predictions"] = grpc_call(stub.Predictions, request(input={"data": image}))
             out["grpc_stream"] = [json.loads(r.prediction)

@@ -10,6 +10,7 @@
 //! | [`base64`] | image bytes as text | inside JSON, `ImageBase64Request` |
 //! | [`raw`] | the image itself as the body | REST `/binary`, TorchServe's `curl -T` |
 //! | [`multipart`] | a file in a `multipart/form-data` form | TorchServe's form field `data` |
+//! | [`python_json`] | any message as Python's `json.dumps(indent=2)` writes it | TorchServe's answers |
 //!
 //! Decoding untrusted bytes never panics: every failure is a [`CodecError`].
 
@@ -17,6 +18,7 @@ pub mod base64;
 pub mod json;
 pub mod multipart;
 pub mod protobuf;
+pub mod python_json;
 pub mod raw;
 
 /// Why bytes could not become a message (or a message bytes).

@@ -1,7 +1,6 @@
 //! The one place where the model server's errors become TorchServe's HTTP and gRPC statuses.
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::codec::CodecError;
@@ -12,7 +11,7 @@ use crate::vision;
 /// Why a prediction failed, as TorchServe reports it.
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {
-    /// No model (or version) by that name.
+    /// No model (or version) by that name; the message names the model only, as TorchServe's.
     #[error("Model not found: {0}")]
     ModelNotFound(String),
     /// The request carries no usable image.
@@ -73,7 +72,10 @@ impl IntoResponse for PredictError {
         };
         let body =
             ErrorBody { code: status.as_u16(), kind: kind.to_owned(), message: self.to_string() };
-        (status, Json(body)).into_response()
+        // As TorchServe's frontend writes it: pretty-printed, two spaces, a newline after.
+        let mut json = serde_json::to_vec_pretty(&body).expect("strings and a number serialize");
+        json.push(b'\n');
+        (status, [(header::CONTENT_TYPE, "application/json")], json).into_response()
     }
 }
 

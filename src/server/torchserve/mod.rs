@@ -26,11 +26,13 @@ pub use worker::{Answer, ServedModel};
 use super::Serving;
 use super::batching::BatchConfig;
 use crate::client::Target;
+use crate::codec;
 use crate::postprocess::Labels;
 use crate::timing::{Stage, StageTimings};
 
-/// What a healthy server answers to REST's `GET /ping` and gRPC's `Ping`, as TorchServe does.
-pub const HEALTHY: &str = "{\n  \"status\": \"Healthy\"\n}\n";
+/// What a healthy server answers to gRPC's `Ping`, as TorchServe does; REST's `GET /ping` sends
+/// it followed by a newline, as TorchServe's frontend ends every JSON body it writes itself.
+pub const HEALTHY: &str = "{\n  \"status\": \"Healthy\"\n}";
 
 /// The input names TorchServe's handlers read the image from (a form field over REST, an
 /// `input` key over gRPC), in order of preference.
@@ -115,12 +117,7 @@ impl Models {
             .0
             .get(name)
             .filter(|model| version.is_none_or(|version| version == model.version()))
-            .ok_or_else(|| {
-                PredictError::ModelNotFound(match version {
-                    Some(version) => format!("{name}/{version}"),
-                    None => name.to_owned(),
-                })
-            })?;
+            .ok_or_else(|| PredictError::ModelNotFound(name.to_owned()))?;
         if image.is_empty() {
             return Err(PredictError::BadRequest("the request has no image: send one".to_owned()));
         }
@@ -129,9 +126,9 @@ impl Models {
         timings.record(Stage::Queue, batched.queued);
         timings.record(Stage::Decode, unwrapped);
         let body = timings
-            .time(Stage::Encode, || serde_json::to_vec_pretty(&prediction))
+            .time(Stage::Encode, || codec::python_json::encode(&prediction))
             .map_err(|error| PredictError::Internal(error.to_string()))?;
-        Ok(Predicted { body: body.into(), timings })
+        Ok(Predicted { body, timings })
     }
 }
 

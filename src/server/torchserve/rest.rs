@@ -34,7 +34,7 @@ pub fn router(models: Arc<Models>, body_limit: usize) -> Router {
 }
 
 async fn ping() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], HEALTHY)
+    ([(header::CONTENT_TYPE, "application/json")], format!("{HEALTHY}\n"))
 }
 
 async fn predict_latest(
