@@ -16,6 +16,17 @@ fn main() -> io::Result<()> {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}");
     }
 
+    // The compiler, for the run information benches record (report::run).
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let version = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env=SERVEBENCH_RUSTC_VERSION={version}");
+
     let mut config = prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path().map_err(io::Error::other)?);
     // google/protobuf/{empty,any}.proto come with the vendored protoc.

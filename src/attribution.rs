@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::timing::{ClientTimings, Stage, StageTimings};
@@ -80,18 +81,22 @@ pub fn criterion_home() -> PathBuf {
         .join("criterion")
 }
 
-/// Reads a stored file; a missing one is empty.
-pub fn read(path: &Path) -> io::Result<Attribution> {
+/// Reads a stored file of entries by id (an [`Attribution`], or another such file kept beside
+/// Criterion's output); a missing one is empty.
+pub fn read<T: DeserializeOwned>(path: &Path) -> io::Result<BTreeMap<String, T>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(io::Error::other),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Attribution::new()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(error) => Err(error),
     }
 }
 
 /// Adds `entries` to the file at `path` (creating it), replacing earlier entries of the same
 /// ids and keeping the others, so runs of a few ids (a filter) do not lose the rest.
-pub fn merge(path: &Path, entries: Attribution) -> io::Result<()> {
+pub fn merge<T: Serialize + DeserializeOwned>(
+    path: &Path,
+    entries: BTreeMap<String, T>,
+) -> io::Result<()> {
     let mut stored = read(path)?;
     stored.extend(entries);
     if let Some(folder) = path.parent() {
@@ -130,7 +135,7 @@ mod tests {
         merge(&path, [("a/x/1".to_owned(), entry(1)), ("a/y/1".to_owned(), entry(2))].into())
             .unwrap();
         merge(&path, [("a/x/1".to_owned(), entry(3))].into()).unwrap();
-        let stored = read(&path).unwrap();
+        let stored: Attribution = read(&path).unwrap();
         assert_eq!(stored["a/x/1"].requests, 3);
         assert_eq!(stored["a/y/1"].requests, 2);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();

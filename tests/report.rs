@@ -10,6 +10,7 @@ use servebench::attribution::{self, StageMeans};
 use servebench::report::compare;
 use servebench::report::judge::Judgement;
 use servebench::report::render::{self, ReportConfig};
+use servebench::report::run::{self, RunInfo};
 
 /// Writes one benchmark's files as Criterion does, under `home/<directory>/<baseline>/`.
 fn criterion_bench(home: &Path, baseline: &str, id: &str, throughput: &str, samples: &[f64]) {
@@ -89,6 +90,23 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     )
     .unwrap();
 
+    // Two benches ran on one commit but on two machines.
+    let ran_on = |machine: &str| RunInfo {
+        commit: "0123456789ab".into(),
+        machine: machine.into(),
+        gpu: "none".into(),
+        rustc: "rustc 1.95.0".into(),
+        servebench: "0.1.0".into(),
+        libtorch: "PyTorch 2.11.0 (tch 0.24)".into(),
+        started: "2026-11-25 16:46 UTC".into(),
+    };
+    attribution::merge(
+        &home.join(run::FILE_NAME),
+        [("transport".to_owned(), ran_on("laptop")), ("end_to_end".to_owned(), ran_on("gpu box"))]
+            .into(),
+    )
+    .unwrap();
+
     let out = dir.0.join("servebench");
     let config = ReportConfig {
         criterion_home: home,
@@ -100,6 +118,10 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     assert_eq!(written.ids, 4);
     let html = std::fs::read_to_string(&written.html).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    // Where the run was made is the benches' record, not the machine rendering it.
+    assert!(markdown.contains("- Commit: 0123456789ab\n"), "{markdown}");
+    assert!(markdown.contains("- Machine: gpu box (end_to_end); laptop (transport)\n"));
+    assert!(markdown.contains("- Run: started 2026-11-25 16:46 UTC, as the benches recorded it\n"));
     // The study's table: REST at 600 µs against gRPC at 1.2 ms is half the time.
     assert!(markdown.contains("| basic | 600 µs"), "{markdown}");
     assert!(markdown.contains("x0.50"), "{markdown}");

@@ -13,7 +13,15 @@ pub fn quick() -> bool {
 }
 
 /// Criterion as every servebench bench runs it; command-line flags still override it.
+///
+/// When measuring (`cargo bench` passes `--bench`; Criterion's test mode does not), it first
+/// records where this bench runs, for the report (`servebench::report::run`).
 pub fn criterion() -> Criterion {
+    if std::env::args().any(|arg| arg == "--bench") {
+        let home = servebench::attribution::criterion_home();
+        servebench::report::run::record(&home, env!("CARGO_CRATE_NAME"))
+            .unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
+    }
     let criterion = Criterion::default();
     if quick() {
         criterion

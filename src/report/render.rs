@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::chart::{self, Bar};
 use super::criterion::{self, Measurement, Throughput};
+use super::run::{self, RunInfo};
 use super::templates;
 use crate::attribution::{self, Attribution, StageMeans};
 use crate::fixtures::STUDY_SIZES;
@@ -70,8 +71,14 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
     for scenario in &scenarios {
         std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
     }
+    let (run, run_recorded) = match run::summarize(&run::recorded(&config.criterion_home)?) {
+        Some(recorded) => (recorded, true),
+        None => (RunInfo::here(), false),
+    };
     let context = Context {
-        run: super::RunInfo::collect(measurements.values()),
+        run,
+        run_recorded,
+        results_written: super::written_span(measurements.values()),
         baseline: config.baseline.clone(),
         study: study_tables(&measurements, &links),
         torchserve: torchserve_tables(&measurements, &links),
@@ -99,7 +106,12 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
 
 #[derive(Serialize)]
 struct Context {
-    run: super::RunInfo,
+    /// Where the benches ran, as they recorded it; else this checkout and machine, now.
+    run: RunInfo,
+    /// Whether `run` is what the benches recorded.
+    run_recorded: bool,
+    /// When the oldest and newest of the reported results were written.
+    results_written: String,
     baseline: String,
     study: Vec<StudyTable>,
     torchserve: Vec<TorchServeTable>,

@@ -1,0 +1,179 @@
+//! Where a run was made: the commit, machine, GPU and toolchain, recorded by each bench binary
+//! as it starts (in `servebench-runs.json` beside Criterion's output), so a report rendered
+//! later, elsewhere or on another checkout still names the run's, not its own.
+//!
+//! ```json
+//! {"transport": {"commit": "5301e79a2b4c", "machine": "AMD EPYC 7B13, 2 cores, linux",
+//!   "gpu": "none", "rustc": "rustc 1.95.0 (...)", "servebench": "0.1.0",
+//!   "libtorch": "PyTorch 2.11.0 (tch 0.24)", "started": "2026-11-25 16:46 UTC"}}
+//! ```
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::process::Command;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::attribution;
+
+/// The file's name, at the top of Criterion's output folder.
+pub const FILE_NAME: &str = "servebench-runs.json";
+
+/// Where and on what one bench binary ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// `git describe`-like commit of the checkout, with `-dirty` when it has changes.
+    pub commit: String,
+    /// CPU model, core count and OS.
+    pub machine: String,
+    /// The CUDA devices libtorch sees, by name where `nvidia-smi` tells it, or `none`.
+    pub gpu: String,
+    /// The compiler the binary was built with.
+    pub rustc: String,
+    /// servebench's version.
+    pub servebench: String,
+    /// The libtorch servebench links (`none` without the `torch` feature).
+    pub libtorch: String,
+    /// When it started (UTC, to the minute).
+    pub started: String,
+}
+
+impl RunInfo {
+    /// This process's: the checkout it runs in (the current directory, as `cargo bench` sets
+    /// it, else the one it was built from), this machine, now.
+    pub fn here() -> Self {
+        let commit = [Path::new("."), Path::new(env!("CARGO_MANIFEST_DIR"))]
+            .iter()
+            .find_map(|dir| output(dir, "git", &["describe", "--always", "--dirty", "--abbrev=12"]))
+            .unwrap_or_else(|| "unknown (not a git checkout)".to_owned());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix("model name"))
+                    .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+        Self {
+            commit,
+            machine: format!("{cpu}, {cores} cores, {}", std::env::consts::OS),
+            gpu: gpu(),
+            rustc: env!("SERVEBENCH_RUSTC_VERSION").to_owned(),
+            servebench: env!("CARGO_PKG_VERSION").to_owned(),
+            libtorch: if cfg!(feature = "torch") {
+                "PyTorch 2.11.0 (tch 0.24)".to_owned()
+            } else {
+                "none (built without the torch feature)".to_owned()
+            },
+            started: super::utc_minute(SystemTime::now()),
+        }
+    }
+}
+
+/// Records [`RunInfo::here`] for `bench` in `criterion_home`'s [`FILE_NAME`], keeping the other
+/// benches' entries.
+pub fn record(criterion_home: &Path, bench: &str) -> io::Result<()> {
+    attribution::merge(
+        &criterion_home.join(FILE_NAME),
+        [(bench.to_owned(), RunInfo::here())].into(),
+    )
+}
+
+/// Every bench's recorded run in `criterion_home`, by bench name; none when no bench recorded.
+pub fn recorded(criterion_home: &Path) -> io::Result<BTreeMap<String, RunInfo>> {
+    attribution::read(&criterion_home.join(FILE_NAME))
+}
+
+/// One [`RunInfo`] for a report over `runs`: each field's value, or, where benches disagree
+/// (a suite run in parts, on two machines), each value with the benches it holds for.
+pub fn summarize(runs: &BTreeMap<String, RunInfo>) -> Option<RunInfo> {
+    let field = |get: fn(&RunInfo) -> &String| {
+        let mut values: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (bench, run) in runs {
+            values.entry(get(run).as_str()).or_default().push(bench.as_str());
+        }
+        match values.len() {
+            1 => values.into_keys().next().unwrap_or_default().to_owned(),
+            _ => values
+                .iter()
+                .map(|(value, benches)| format!("{value} ({})", benches.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    };
+    (!runs.is_empty()).then(|| RunInfo {
+        commit: field(|run| &run.commit),
+        machine: field(|run| &run.machine),
+        gpu: field(|run| &run.gpu),
+        rustc: field(|run| &run.rustc),
+        servebench: field(|run| &run.servebench),
+        libtorch: field(|run| &run.libtorch),
+        started: field(|run| &run.started),
+    })
+}
+
+/// A command's trimmed standard output, when it runs and succeeds.
+fn output(dir: &Path, program: &str, args: &[&str]) -> Option<String> {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+#[cfg(feature = "torch")]
+fn gpu() -> String {
+    let count = tch::Cuda::device_count();
+    if count == 0 {
+        return "none".to_owned();
+    }
+    output(Path::new("."), "nvidia-smi", &["--query-gpu=name", "--format=csv,noheader"])
+        .filter(|names| !names.is_empty())
+        .map(|names| names.lines().map(str::trim).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|| format!("{count} CUDA device(s)"))
+}
+
+#[cfg(not(feature = "torch"))]
+fn gpu() -> String {
+    "not looked for (built without the torch feature)".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(commit: &str, machine: &str) -> RunInfo {
+        RunInfo { commit: commit.into(), machine: machine.into(), ..RunInfo::here() }
+    }
+
+    #[test]
+    fn a_summary_names_benches_only_where_they_disagree() {
+        assert_eq!(summarize(&BTreeMap::new()), None);
+        let runs: BTreeMap<String, RunInfo> = [
+            ("inference".to_owned(), run("abc", "gpu box")),
+            ("transport".to_owned(), run("abc", "laptop")),
+            ("vision".to_owned(), run("abc", "laptop")),
+        ]
+        .into();
+        let summary = summarize(&runs).unwrap();
+        assert_eq!(summary.commit, "abc");
+        assert_eq!(summary.machine, "gpu box (inference); laptop (transport, vision)");
+    }
+
+    #[test]
+    fn recording_keeps_other_benches_and_reads_back() {
+        let home = std::env::temp_dir().join(format!("servebench-runs-{}", std::process::id()));
+        record(&home, "vision").unwrap();
+        record(&home, "transport").unwrap();
+        let runs = recorded(&home).unwrap();
+        assert_eq!(runs.keys().collect::<Vec<_>>(), ["transport", "vision"]);
+        assert_eq!(runs["vision"].servebench, env!("CARGO_PKG_VERSION"));
+        assert!(recorded(&home.join("nothing here")).unwrap().is_empty());
+        std::fs::remove_dir_all(home).unwrap();
+    }
+}
