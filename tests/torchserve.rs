@@ -156,7 +156,7 @@ async fn bad_requests_get_torchserves_errors_and_the_server_keeps_serving() {
             "image/jpeg",
             image.clone(),
             StatusCode::NOT_FOUND,
-            "ModelNotFoundException",
+            "ModelVersionNotFoundException",
         ),
         (
             "/no/such/path",
@@ -212,6 +212,16 @@ async fn bad_requests_get_torchserves_errors_and_the_server_keeps_serving() {
             "{error}"
         );
         assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    // Messages as a real TorchServe (0.12) words them.
+    for (path, message) in [
+        ("/predictions/densenet", "Model not found: densenet"),
+        ("/predictions/resnet50/9.9", "Model version: 9.9 does not exist for model: resnet50"),
+        ("/no/such/path", "Requested resource is not found, please refer to API document."),
+    ] {
+        let (_, _, error) =
+            call(server.rest_addr(), Method::POST, path, "image/jpeg", image.clone()).await;
+        assert_eq!(error["message"], message);
     }
     let (status, _, _) =
         call(server.rest_addr(), Method::POST, "/predictions/resnet50", "image/jpeg", image).await;

@@ -50,7 +50,7 @@ const REST_FAULTS: [(&str, &str, StatusCode, &str); 8] = [
     ("bad_base64", "/predictions/resnet50", StatusCode::BAD_REQUEST, "BadRequestException"),
     ("jpeg_as_json", "/predictions/resnet50", StatusCode::BAD_REQUEST, "BadRequestException"),
     ("valid", "/predictions/vgg16", StatusCode::NOT_FOUND, "ModelNotFoundException"),
-    ("valid", "/predictions/resnet50/2.0", StatusCode::NOT_FOUND, "ModelNotFoundException"),
+    ("valid", "/predictions/resnet50/2.0", StatusCode::NOT_FOUND, "ModelVersionNotFoundException"),
     (
         "oversized",
         "/predictions/resnet50",

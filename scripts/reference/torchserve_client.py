@@ -96,8 +96,11 @@ def main():
                                 "as_torchserve_writes": as_torchserve_writes(health.encode(), newline=False)}
             request = lambda **kw: pb2.PredictionsRequest(**{"model_name": model, **kw})
             out["grpc_predictions"] = grpc_call(stub.Predictions, request(input={"data": image}))
-            out["grpc_stream"] = [json.loads(r.prediction)
-                                  for r in stub.StreamPredictions(request(input={"data": image}))]
+            try:
+                out["grpc_stream"] = [json.loads(r.prediction)
+                                      for r in stub.StreamPredictions(request(input={"data": image}))]
+            except grpc.RpcError as error:
+                out["grpc_stream"] = {"code": error.code().name, "message": error.details()}
             out["grpc_unknown_model"] = grpc_call(stub.Predictions,
                                                   pb2.PredictionsRequest(model_name="nope", input={"data": image}))
             out["grpc_wrong_key"] = grpc_call(stub.Predictions, request(input={"picture": image}))

@@ -11,9 +11,17 @@ use crate::vision;
 /// Why a prediction failed, as TorchServe reports it.
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {
-    /// No model (or version) by that name; the message names the model only, as TorchServe's.
+    /// No model by that name.
     #[error("Model not found: {0}")]
     ModelNotFound(String),
+    /// The model is served, not at that version.
+    #[error("Model version: {version} does not exist for model: {model}")]
+    ModelVersionNotFound {
+        /// The model asked for.
+        model: String,
+        /// The version asked for.
+        version: String,
+    },
     /// The request carries no usable image.
     #[error("{0}")]
     BadRequest(String),
@@ -23,9 +31,9 @@ pub enum PredictError {
     /// The model's queue is full.
     #[error("Model is overloaded: {0}")]
     Unavailable(String),
-    /// No route for the path.
-    #[error("Requested resource is not found: {0}")]
-    NoSuchPath(String),
+    /// No route for the path (TorchServe's message does not repeat it).
+    #[error("Requested resource is not found, please refer to API document.")]
+    NoSuchPath,
     /// The path exists, the method does not.
     #[error("Requested method is not allowed")]
     MethodNotAllowed,
@@ -61,7 +69,10 @@ impl IntoResponse for PredictError {
     fn into_response(self) -> Response {
         let (status, kind) = match &self {
             Self::ModelNotFound(_) => (StatusCode::NOT_FOUND, "ModelNotFoundException"),
-            Self::NoSuchPath(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
+            Self::ModelVersionNotFound { .. } => {
+                (StatusCode::NOT_FOUND, "ModelVersionNotFoundException")
+            }
+            Self::NoSuchPath => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowedException"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequestException"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException"),
@@ -85,9 +96,9 @@ impl From<PredictError> for tonic::Status {
     fn from(error: PredictError) -> Self {
         let message = error.to_string();
         match error {
-            PredictError::ModelNotFound(_) | PredictError::NoSuchPath(_) => {
-                Self::not_found(message)
-            }
+            PredictError::ModelNotFound(_)
+            | PredictError::ModelVersionNotFound { .. }
+            | PredictError::NoSuchPath => Self::not_found(message),
             PredictError::BadRequest(_) => Self::invalid_argument(message),
             PredictError::TooLarge => Self::resource_exhausted(message),
             PredictError::Unavailable(_) => Self::unavailable(message),

@@ -113,11 +113,13 @@ impl Models {
         image: Bytes,
         unwrapped: Duration,
     ) -> Result<Predicted, PredictError> {
-        let model = self
-            .0
-            .get(name)
-            .filter(|model| version.is_none_or(|version| version == model.version()))
-            .ok_or_else(|| PredictError::ModelNotFound(name.to_owned()))?;
+        let model = self.0.get(name).ok_or_else(|| PredictError::ModelNotFound(name.to_owned()))?;
+        if let Some(version) = version.filter(|version| *version != model.version()) {
+            return Err(PredictError::ModelVersionNotFound {
+                model: name.to_owned(),
+                version: version.to_owned(),
+            });
+        }
         if image.is_empty() {
             return Err(PredictError::BadRequest("the request has no image: send one".to_owned()));
         }

@@ -26,9 +26,7 @@ pub fn router(models: Arc<Models>, body_limit: usize) -> Router {
         .route("/predictions/{model}", post(predict_latest).put(predict_latest))
         .route("/predictions/{model}/{version}", post(predict_version).put(predict_version))
         .method_not_allowed_fallback(|| async { PredictError::MethodNotAllowed })
-        .fallback(
-            |uri: axum::http::Uri| async move { PredictError::NoSuchPath(uri.path().to_owned()) },
-        )
+        .fallback(|| async { PredictError::NoSuchPath })
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(models)
 }
