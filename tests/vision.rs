@@ -8,8 +8,15 @@ use std::path::PathBuf;
 use servebench::fixtures::{self, Encoding, ImageSpec, STUDY_SIZES, Scene};
 use servebench::vision::{self, CROP, ChwImage, VisionError};
 
-/// Runs torchvision's transforms over `images`, returning one tensor per image.
-fn torchvision_reference(images: &[(String, bytes::Bytes)]) -> Vec<Vec<f32>> {
+/// What torchvision makes of one image: the normalized tensor, and PIL's RGB bytes after
+/// `Resize(256)` alone.
+struct Reference {
+    tensor: Vec<f32>,
+    resized: Vec<u8>,
+}
+
+/// Runs torchvision's transforms over `images`, returning one [`Reference`] per image.
+fn torchvision_reference(images: &[(String, bytes::Bytes)]) -> Vec<Reference> {
     let dir = common::TempDir::new("vision");
     let paths: Vec<PathBuf> = images
         .iter()
@@ -25,7 +32,13 @@ fn torchvision_reference(images: &[(String, bytes::Bytes)]) -> Vec<Vec<f32>> {
     (0..images.len())
         .map(|i| {
             let raw = std::fs::read(dir.0.join(format!("{i}.f32"))).unwrap();
-            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+            Reference {
+                tensor: raw
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect(),
+                resized: std::fs::read(dir.0.join(format!("{i}.rgb"))).unwrap(),
+            }
         })
         .collect()
 }
@@ -43,7 +56,11 @@ fn preprocessing_matches_torchvision_on_every_fixture() {
         specs.iter().map(|spec| (spec.file_name(), fixtures::image(*spec))).collect();
 
     let mut failures = Vec::new();
-    for ((name, bytes), expected) in images.iter().zip(torchvision_reference(&images)) {
+    for ((name, bytes), reference) in images.iter().zip(torchvision_reference(&images)) {
+        // Decoding and resizing are PIL's to the bit.
+        let resized = vision::resize_shorter(&vision::decode(bytes).unwrap(), 256);
+        assert!(resized.as_raw() == &reference.resized, "{name}: resize differs from PIL's");
+        let expected = reference.tensor;
         let ChwImage { data, height, width } = vision::preprocess(bytes).unwrap();
         assert_eq!((height, width), (CROP, CROP), "{name}");
         assert_eq!(data.len(), expected.len(), "{name}");

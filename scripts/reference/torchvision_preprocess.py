@@ -3,7 +3,7 @@ run by torchvision itself on PIL images, as the handler runs them.
 
 Usage: python torchvision_preprocess.py OUT_DIR IMAGE...
 Writes OUT_DIR/<i>.f32 for the i-th image: the normalized [3, 224, 224] tensor as little-endian
-float32, channel-first.
+float32, channel-first; and OUT_DIR/<i>.rgb: the image after Resize(256) alone, PIL's RGB bytes.
 """
 
 import sys
@@ -25,8 +25,10 @@ TRANSFORM = transforms.Compose(
 def main(out_dir: str, images: list[str]) -> None:
     for index, path in enumerate(images):
         with Image.open(path) as image:
-            tensor = TRANSFORM(image.convert("RGB"))
+            rgb = image.convert("RGB")
+        tensor = TRANSFORM(rgb)
         Path(out_dir, f"{index}.f32").write_bytes(tensor.numpy().astype("<f4").tobytes())
+        Path(out_dir, f"{index}.rgb").write_bytes(TRANSFORM.transforms[0](rgb).tobytes())
 
 
 if __name__ == "__main__":
