@@ -156,31 +156,74 @@ pub fn resized_size(width: u32, height: u32, shorter: u32) -> (u32, u32) {
 /// Resizes so the shorter side is `shorter` pixels, exactly as PIL's `Image.resize(size,
 /// BILINEAR)` does under torchvision's `Resize`: a triangle filter widened by the scale factor
 /// when shrinking (antialiasing), 22-bit fixed-point weights, a horizontal pass rounded to 8
-/// bits, then a vertical one.
+/// bits, then a vertical one. Both passes read memory in order: the horizontal one row by row,
+/// the vertical one adding whole source rows into an output row.
 pub fn resize_shorter(image: &RgbImage, shorter: u32) -> RgbImage {
     let (width, height) = resized_size(image.width(), image.height(), shorter);
-    let image = if width == image.width() {
-        image.clone()
-    } else {
-        let taps = Taps::new(image.width(), width);
-        ImageBuffer::from_fn(width, image.height(), |x, y| {
-            taps.apply(x, |source| *image.get_pixel(source, y))
-        })
-    };
-    if height == image.height() {
-        return image;
+    let across = if width == image.width() { image.clone() } else { resize_rows(image, width) };
+    if height == across.height() { across } else { resize_columns(&across, height) }
+}
+
+/// The horizontal pass: every row resampled to `width` pixels.
+fn resize_rows(image: &RgbImage, width: u32) -> RgbImage {
+    let taps = Taps::new(image.width(), width);
+    let (source_stride, stride) = (image.width() as usize * 3, width as usize * 3);
+    let mut out = vec![0u8; stride * image.height() as usize];
+    for (source, row) in
+        image.as_raw().chunks_exact(source_stride).zip(out.chunks_exact_mut(stride))
+    {
+        for (x, pixel) in row.chunks_exact_mut(3).enumerate() {
+            let (first, weights) = taps.of(x);
+            let mut sums = [ROUNDING; 3];
+            for (value, weight) in source[first * 3..].chunks_exact(3).zip(weights) {
+                for (sum, channel) in sums.iter_mut().zip(value) {
+                    *sum += i32::from(*channel) * weight;
+                }
+            }
+            for (channel, sum) in pixel.iter_mut().zip(sums) {
+                *channel = to_u8(sum);
+            }
+        }
     }
+    ImageBuffer::from_raw(width, image.height(), out).expect("sized for the image")
+}
+
+/// The vertical pass: every output row the weighted sum of its source rows.
+fn resize_columns(image: &RgbImage, height: u32) -> RgbImage {
     let taps = Taps::new(image.height(), height);
-    ImageBuffer::from_fn(width, height, |x, y| taps.apply(y, |source| *image.get_pixel(x, source)))
+    let stride = image.width() as usize * 3;
+    let rows: Vec<&[u8]> = image.as_raw().chunks_exact(stride).collect();
+    let mut out = vec![0u8; stride * height as usize];
+    let mut sums = vec![0i32; stride];
+    for (y, row) in out.chunks_exact_mut(stride).enumerate() {
+        let (first, weights) = taps.of(y);
+        sums.fill(ROUNDING);
+        for (source, weight) in rows[first..].iter().zip(weights) {
+            for (sum, value) in sums.iter_mut().zip(*source) {
+                *sum += i32::from(*value) * weight;
+            }
+        }
+        for (value, sum) in row.iter_mut().zip(&sums) {
+            *value = to_u8(*sum);
+        }
+    }
+    ImageBuffer::from_raw(image.width(), height, out).expect("sized for the image")
 }
 
 /// Fixed-point fraction bits of PIL's 8-bit resampling weights.
 const PRECISION_BITS: u32 = 32 - 8 - 2;
+/// Half of one in those bits: what every sum starts from, so the shift rounds.
+const ROUNDING: i32 = 1 << (PRECISION_BITS - 1);
+
+/// A fixed-point sum back to a channel value.
+fn to_u8(sum: i32) -> u8 {
+    (sum >> PRECISION_BITS).clamp(0, 255) as u8
+}
 
 /// One axis of PIL's resampling: for each output pixel, the first source pixel and the
 /// fixed-point weights of the source pixels from there on.
 struct Taps {
-    first: Vec<u32>,
+    first: Vec<usize>,
     weights: Vec<Vec<i32>>,
 }
 
@@ -207,22 +250,15 @@ impl Taps {
                     (w * f64::from(1u32 << PRECISION_BITS) + rounding) as i32
                 })
                 .collect();
-            first.push(start);
+            first.push(start as usize);
             weights.push(fixed);
         }
         Self { first, weights }
     }
 
-    /// Output pixel `out`, reading source pixels through `pixel`.
-    fn apply(&self, out: u32, pixel: impl Fn(u32) -> image::Rgb<u8>) -> image::Rgb<u8> {
-        let mut sums = [1i32 << (PRECISION_BITS - 1); 3];
-        for (offset, weight) in self.weights[out as usize].iter().enumerate() {
-            let source = pixel(self.first[out as usize] + offset as u32);
-            for (sum, value) in sums.iter_mut().zip(source.0) {
-                *sum += i32::from(value) * weight;
-            }
-        }
-        image::Rgb(sums.map(|sum| (sum >> PRECISION_BITS).clamp(0, 255) as u8))
+    /// Output pixel `out`'s first source pixel and the weights from there on.
+    fn of(&self, out: usize) -> (usize, &[i32]) {
+        (self.first[out], &self.weights[out])
     }
 }
 
