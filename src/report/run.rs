@@ -88,7 +88,8 @@ pub fn recorded(criterion_home: &Path) -> io::Result<BTreeMap<String, RunInfo>> 
 }
 
 /// One [`RunInfo`] for a report over `runs`: each field's value, or, where benches disagree
-/// (a suite run in parts, on two machines), each value with the benches it holds for.
+/// (a suite run in parts, on two machines), each value with the benches it holds for; the start
+/// times as the span from the first to the last.
 pub fn summarize(runs: &BTreeMap<String, RunInfo>) -> Option<RunInfo> {
     let field = |get: fn(&RunInfo) -> &String| {
         let mut values: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -111,7 +112,14 @@ pub fn summarize(runs: &BTreeMap<String, RunInfo>) -> Option<RunInfo> {
         rustc: field(|run| &run.rustc),
         servebench: field(|run| &run.servebench),
         libtorch: field(|run| &run.libtorch),
-        started: field(|run| &run.started),
+        started: {
+            let first = runs.values().map(|run| &run.started).min();
+            let last = runs.values().map(|run| &run.started).max();
+            match (first, last) {
+                (Some(first), Some(last)) if first != last => format!("{first} to {last}"),
+                _ => first.cloned().unwrap_or_default(),
+            }
+        },
     })
 }
 
@@ -163,6 +171,16 @@ mod tests {
         let summary = summarize(&runs).unwrap();
         assert_eq!(summary.commit, "abc");
         assert_eq!(summary.machine, "gpu box (inference); laptop (transport, vision)");
+        let at = |started: &str| RunInfo { started: started.into(), ..run("abc", "laptop") };
+        let runs: BTreeMap<String, RunInfo> = [
+            ("b".to_owned(), at("2026-11-25 18:31 UTC")),
+            ("a".to_owned(), at("2026-11-25 18:19 UTC")),
+        ]
+        .into();
+        assert_eq!(
+            summarize(&runs).unwrap().started,
+            "2026-11-25 18:19 UTC to 2026-11-25 18:31 UTC"
+        );
     }
 
     #[test]
