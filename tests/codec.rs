@@ -153,6 +153,9 @@ fn python_json_writes_what_pythons_json_dumps_writes() {
         1e16,
         9_999_999_999_999_998.0,
         1.234_567_890_123_456_7e22,
+        // Exactly -840847321408031.25, halfway between two shortest strings (...031.2 and
+        // ...031.3): Python takes the even one.
+        f64::from_bits(0xc307_e5f8_2f39_10fa),
         5e-324,
         f64::MIN_POSITIVE,
         f64::MAX,

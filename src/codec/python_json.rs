@@ -35,8 +35,13 @@ pub fn float_repr(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    // Rust's `{:e}` is the shortest round-trip digits, as Python's repr: `-1.2345e-5`.
-    let scientific = format!("{x:e}");
+    // Rust's `{:e}` finds how many digits the shortest round-trip string needs, as Python's
+    // repr does. Where two such strings are equally near the value, Rust's shortest search may
+    // take either; Python takes the even one, as Rust's fixed-precision formatting of the exact
+    // value does. So: count with the first, write with the second (`-1.2345e-5`).
+    let shortest = format!("{x:e}");
+    let significant = shortest.bytes().take_while(|b| *b != b'e').filter(u8::is_ascii_digit);
+    let scientific = format!("{x:.*e}", significant.count() - 1);
     let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` always has an exponent");
     let exponent: i32 = exponent.parse().expect("`{:e}` writes a decimal exponent");
     let (sign, mantissa) = mantissa.strip_prefix('-').map_or(("", mantissa), |m| ("-", m));
