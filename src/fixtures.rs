@@ -340,16 +340,19 @@ fn seed_of(size: ImageSize) -> u64 {
     (u64::from(size.height) << 32) | u64::from(size.width)
 }
 
-/// SplitMix64: a tiny, fixed PRNG, so fixtures (and the comparison's bootstrap) never change
-/// with a dependency's version.
-pub(crate) struct SplitMix64(u64);
+/// SplitMix64: a tiny, fixed PRNG, so fixtures (and the comparison's bootstrap, and the tests'
+/// generated cases) never change with a dependency's version.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// The stream that starts from `seed`.
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -358,7 +361,7 @@ impl SplitMix64 {
     }
 
     /// Uniform in [0, 1).
-    pub(crate) fn next_unit(&mut self) -> f64 {
+    pub fn next_unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
