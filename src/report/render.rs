@@ -210,13 +210,18 @@ impl Links {
     }
 
     fn cell(&self, measurement: &Measurement) -> Cell {
+        self.cell_in(measurement, duration)
+    }
+
+    /// [`Self::cell`] with the median and interval written by `unit` (from nanoseconds).
+    fn cell_in(&self, measurement: &Measurement, unit: fn(f64) -> String) -> Cell {
         let median = &measurement.median;
         Cell {
-            median: duration(median.point),
+            median: unit(median.point),
             interval: format!(
                 "{} – {}",
-                duration(median.confidence_interval.lower_bound),
-                duration(median.confidence_interval.upper_bound)
+                unit(median.confidence_interval.lower_bound),
+                unit(median.confidence_interval.upper_bound)
             ),
             link: self
                 .prefix
@@ -296,22 +301,10 @@ fn torchserve_tables(
                     let cells: Vec<Option<Cell>> = ROUTES
                         .iter()
                         .map(|route| {
-                            measurements.get(&format!("end_to_end/{route}/{size}/{setup}")).map(
-                                |m| {
-                                    // The study's unit: seconds, interval included.
-                                    let seconds = |ns: f64| format!("{:.3}", ns / 1e9);
-                                    let interval = m.median.confidence_interval;
-                                    Cell {
-                                        median: seconds(m.median.point),
-                                        interval: format!(
-                                            "{} – {}",
-                                            seconds(interval.lower_bound),
-                                            seconds(interval.upper_bound)
-                                        ),
-                                        ..links.cell(m)
-                                    }
-                                },
-                            )
+                            // The study's unit: seconds, interval included.
+                            measurements
+                                .get(&format!("end_to_end/{route}/{size}/{setup}"))
+                                .map(|m| links.cell_in(m, |ns| format!("{:.3}", ns / 1e9)))
                         })
                         .collect();
                     cells
