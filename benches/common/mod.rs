@@ -12,12 +12,19 @@ pub fn quick() -> bool {
     std::env::var(QUICK_ENV).is_ok_and(|value| !value.is_empty() && value != "0")
 }
 
+/// Whether this run measures: `cargo bench` passes `--bench`; Criterion's test mode
+/// (`cargo test --benches`, each bench once in a debug build) does not, and must leave no
+/// numbers for the report.
+pub fn measuring() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
 /// Criterion as every servebench bench runs it; command-line flags still override it.
 ///
-/// When measuring (`cargo bench` passes `--bench`; Criterion's test mode does not), it first
-/// records where this bench runs, for the report (`servebench::report::run`).
+/// When [`measuring`], it first records where this bench runs, for the report
+/// (`servebench::report::run`).
 pub fn criterion() -> Criterion {
-    if std::env::args().any(|arg| arg == "--bench") {
+    if measuring() {
         let home = servebench::attribution::criterion_home();
         servebench::report::run::record(&home, env!("CARGO_CRATE_NAME"))
             .unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
