@@ -75,6 +75,11 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         &around(1.05e9),
     );
     criterion_bench(&home, "new", "inference/resnet50_cpu/b1", r#"{"Elements": 1}"#, &around(37e6));
+    for (id, time) in
+        [("vision/resize/noise_jpeg_360x640", 1.2e6), ("vision/preprocess/noise_jpeg_360x640", 4e6)]
+    {
+        criterion_bench(&home, "new", id, r#"{"Bytes": 691200}"#, &around(time));
+    }
     let means = StageMeans {
         requests: 200,
         client: [("encode", 0.01), ("wait", 690.0), ("decode", 0.02)]
@@ -115,7 +120,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         templates: None,
     };
     let written = render::report(&config).unwrap();
-    assert_eq!(written.ids, 4);
+    assert_eq!(written.ids, 6);
     let html = std::fs::read_to_string(&written.html).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     // Where the run was made is the benches' record, not the machine rendering it.
@@ -132,16 +137,19 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 620.00 | 2.50 | 7.20 | 56.00 |"),
         "{markdown}"
     );
-    assert!(markdown.contains("`inference/resnet50_cpu/b1` 37.0 ms"), "{markdown}");
+    // Beside the bar, the stage benches that are the server's stages: preprocess is the resize
+    // (and crop) of the decoded image, not `vision/preprocess`, which decodes as well.
+    let alone = markdown.lines().find(|line| line.starts_with("Stage benches alone")).unwrap();
+    assert!(alone.contains("`inference/resnet50_cpu/b1` 37.0 ms"), "{alone}");
+    assert!(alone.contains("`vision/resize/noise_jpeg_360x640` 1.20 ms"), "{alone}");
+    assert!(!alone.contains("vision/preprocess"), "{alone}");
     assert!(out.join("end_to_end_360x640_cpu_b1.svg").is_file());
     assert!(html.contains("<svg") && html.contains("infer"), "the chart is inline");
     // HTML escapes the slashes of the links to Criterion's pages.
     let unescaped = html.replace("&#x2f;", "/");
     assert!(unescaped.contains("../criterion/transport/grpc/basic_c20/report/index.html"));
     // What the run lacks is said, not left as empty tables.
-    for missing in
-        ["No codec results", "No vision results", "No postprocess results", "No CUDA results"]
-    {
+    for missing in ["No codec results", "No postprocess results", "No CUDA results"] {
         assert!(markdown.contains(missing) && html.contains(missing), "{missing}");
     }
     assert!(!markdown.contains("No transport results"));

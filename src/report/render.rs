@@ -375,11 +375,15 @@ fn scenarios(
                 .collect();
             let device = setup.split('_').next().unwrap_or("cpu");
             let batch = if setup.ends_with("b8") { "b8" } else { "b1" };
+            // The server's stages one by one: `decode` (after base64 or the form), then
+            // `preprocess`, which is Resize(256) and CenterCrop(224) + Normalize of the decoded
+            // image (`vision/preprocess` would count the decode twice).
             let stage_benches = [
                 format!("codec/base64_decode/{size}"),
                 format!("codec/multipart_decode/{size}"),
                 format!("vision/decode/noise_jpeg_{size}"),
-                format!("vision/preprocess/noise_jpeg_{size}"),
+                format!("vision/resize/noise_jpeg_{size}"),
+                format!("vision/crop_normalize/noise_jpeg_{size}"),
                 format!("inference/resnet50_{device}/{batch}"),
                 "postprocess/classify_json/imagenet".to_owned(),
             ]
