@@ -1,6 +1,7 @@
 //! Stacked bars of where an end-to-end request's time went, drawn as SVG with plotters.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One bar: a label and its segments' lengths in milliseconds, in [`SEGMENTS`] order.
 pub struct Bar {
@@ -35,20 +36,31 @@ const COLORS: [RGBColor; 9] = [
     RGBColor(0x5d, 0x6d, 0x7e),
 ];
 
-/// An SVG of `bars`, one horizontal stacked bar each, titled `title`.
+/// Width of the whole picture and of the key on its right, in pixels.
+const WIDTH: u32 = 900;
+const KEY_WIDTH: u32 = 150;
+/// One line of the key.
+const KEY_LINE: u32 = 20;
+
+/// An SVG of `bars`, one horizontal stacked bar each with its total at its end, titled
+/// `title`; the key stands beside the plot, so no bar is ever drawn under it.
 pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
     let mut svg = String::new();
-    let height = 90 + 34 * bars.len() as u32;
-    let longest = bars.iter().map(|bar| bar.segments.iter().sum::<f64>()).fold(0.0, f64::max);
-    let x_max = if longest > 0.0 { longest * 1.05 } else { 1.0 };
+    let key_height = 70 + KEY_LINE * SEGMENTS.len() as u32;
+    let height = (90 + 34 * bars.len() as u32).max(key_height);
+    let totals: Vec<f64> = bars.iter().map(|bar| bar.segments.iter().sum()).collect();
+    let longest = totals.iter().copied().fold(0.0, f64::max);
+    // Room after the longest bar for its total.
+    let x_max = if longest > 0.0 { longest * 1.15 } else { 1.0 };
     {
-        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
+        let root = root.titled(title, ("sans-serif", 18)).map_err(|e| e.to_string())?;
+        let (plot, key) = root.split_horizontally(WIDTH - KEY_WIDTH);
+        let mut chart = ChartBuilder::on(&plot)
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(150)
+            .y_label_area_size(130)
             .build_cartesian_2d(0.0..x_max, 0.0..bars.len() as f64)
             .map_err(|e| e.to_string())?;
         let labels: Vec<&str> = bars.iter().map(|bar| bar.label.as_str()).collect();
@@ -69,24 +81,28 @@ pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
             .x_desc("milliseconds per request (mean)")
             .draw()
             .map_err(|e| e.to_string())?;
-        for (segment, (name, color)) in SEGMENTS.iter().zip(COLORS).enumerate() {
+        let row_y = |row: usize| (bars.len() - 1 - row) as f64;
+        for (segment, color) in COLORS.iter().enumerate() {
             let rectangles = bars.iter().enumerate().map(|(row, bar)| {
                 let start: f64 = bar.segments[..segment].iter().sum();
                 let end = start + bar.segments[segment];
-                let y = (bars.len() - 1 - row) as f64;
-                Rectangle::new([(start, y + 0.2), (end, y + 0.8)], color.filled())
+                Rectangle::new([(start, row_y(row) + 0.2), (end, row_y(row) + 0.8)], color.filled())
             });
-            chart.draw_series(rectangles).map_err(|e| e.to_string())?.label(*name).legend(
-                move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()),
-            );
+            chart.draw_series(rectangles).map_err(|e| e.to_string())?;
         }
+        let total_style =
+            TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Left, VPos::Center));
         chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
+            .draw_series(totals.iter().enumerate().map(|(row, total)| {
+                Text::new(format!(" {total:.1}"), (*total, row_y(row) + 0.5), total_style.clone())
+            }))
             .map_err(|e| e.to_string())?;
+        for (line, (name, color)) in SEGMENTS.iter().zip(COLORS).enumerate() {
+            let y = 20 + KEY_LINE as i32 * line as i32;
+            key.draw(&Rectangle::new([(10, y), (22, y + 12)], color.filled()))
+                .map_err(|e| e.to_string())?;
+            key.draw(&Text::new(*name, (28, y), ("sans-serif", 13))).map_err(|e| e.to_string())?;
+        }
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
