@@ -68,6 +68,7 @@
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod attribution;
 pub mod client;
 pub mod codec;
