@@ -12,7 +12,8 @@
 //!
 //! The servers leave glibc's default alone, as TorchServe's Python workers do: fixed, it made
 //! the model server's `end_to_end/grpc_raw/360x640/cpu_b1` 16% slower (`servebench compare`,
-//! 99% confidence; REST unchanged), growing buffers being cheaper to remap than to copy.
+//! 99% confidence; REST unchanged), likely through gRPC's growing message buffers: a mapped
+//! block grows by remapping, a heap block by copying (not measured apart).
 
 /// Blocks up to this size come from the heap and are reused (glibc's largest allowed value on
 /// 64-bit, half its 64 MiB heap size); a 1080x1920 image or a batch of 20 224x224 inputs is
