@@ -1,5 +1,5 @@
-//! The C allocator's policy for big blocks, which libtorch's tensors and the vision stage's
-//! images are: kept for reuse, not handed back to the kernel and faulted in again.
+//! The C allocator's policy for big blocks, such as libtorch's tensors: kept for reuse, not
+//! handed back to the kernel and faulted in again.
 //!
 //! Why it exists: glibc's malloc serves a block over its mmap threshold with a fresh mapping,
 //! trims freed memory at the heap's top back to the kernel, and moves that threshold as blocks
