@@ -1,7 +1,7 @@
 //! End to end: the study's TorchServe experiment against servebench's model server (or any
 //! server speaking TorchServe's inference APIs), every request's time attributed to its stages.
 //!
-//! Ids: `end_to_end/<route>/<size>/<setup>`, where `route` is how the image travels
+//! Ids (`servebench::ids::EndToEndId`): `end_to_end/<route>/<size>/<setup>`, where `route` is how the image travels
 //! (`rest_h1_raw`, `rest_h1_multipart`, `rest_h1_base64`, the same over `rest_h2`, and
 //! `grpc_raw`), `size` the study's noise JPEG (`360x640`, `720x1280`, `1080x1920`) and `setup`
 //! the server's device and batching: `cpu_b1` (TorchServe's default: batch 1), `cpu_b8` (batch
@@ -21,55 +21,50 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use servebench::attribution::{self, Attribution, StageMeans};
-use servebench::client::torchserve::{ModelClient, Route};
-use servebench::client::{MODEL_TARGET_ENV, Target};
-use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
+use servebench::client::torchserve::ModelClient;
+use servebench::error::chain;
+use servebench::fixtures::{self, ImageSize, ImageSpec, STUDY_SIZES};
+use servebench::ids::{EndToEndId, Group, Model, Setup};
 use servebench::inference;
 use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
+use servebench::server::{ListenConfig, ServerHandle};
 use servebench::timing::{ClientTimings, StageTimings};
-use tch::Device;
+use servebench::transport::{MODEL_TARGET_ENV, Route, Target};
 
 /// The study's unit of measurement: 20 concurrent requests.
 const CONCURRENCY: usize = 20;
 
-/// A server configuration the routes are measured against.
-struct Setup {
-    name: &'static str,
-    device: Device,
-    batch: BatchConfig,
-}
-
+/// The model server setups this machine can run: every local one, the CUDA ones only where
+/// libtorch sees a GPU.
 fn setups() -> Vec<Setup> {
-    let batched = BatchConfig {
-        batch_size: 8,
-        max_batch_delay: Duration::from_millis(10),
-        ..Default::default()
-    };
-    let mut setups = vec![
-        Setup { name: "cpu_b1", device: Device::Cpu, batch: BatchConfig::default() },
-        Setup { name: "cpu_b8", device: Device::Cpu, batch: batched },
-    ];
-    if inference::cuda_available() {
-        setups.push(Setup {
-            name: "cuda_b1",
-            device: Device::Cuda(0),
-            batch: BatchConfig::default(),
-        });
-        setups.push(Setup { name: "cuda_b8", device: Device::Cuda(0), batch: batched });
-    } else {
+    let cuda = inference::cuda_available();
+    if !cuda {
         eprintln!("end_to_end: no CUDA device (libtorch sees none): skipping cuda_b1 and cuda_b8");
     }
-    setups
+    Setup::LOCAL
+        .into_iter()
+        .filter(|setup| cuda || setup.device() != Some(servebench::ids::Device::Cuda))
+        .collect()
+}
+
+/// How a local setup batches: one at a time (TorchServe's default), or up to its batch size
+/// waiting at most 10 ms for the batch to fill.
+fn batching(batch: usize) -> BatchConfig {
+    match batch {
+        1 => BatchConfig::default(),
+        batch_size => BatchConfig {
+            batch_size,
+            max_batch_delay: Duration::from_millis(10),
+            ..Default::default()
+        },
+    }
 }
 
 /// Every request of one bench id, by Criterion's call of the routine: warm-up calls first, then
@@ -101,13 +96,10 @@ impl Recorder {
 fn end_to_end(c: &mut Criterion) {
     let server_runtime = common::runtime();
     let client_runtime = common::runtime();
-    let images: Vec<(String, Bytes)> = STUDY_SIZES
-        .iter()
-        .map(|size| (size.to_string(), fixtures::image(ImageSpec::study(*size))))
-        .collect();
+    let images: Vec<(ImageSize, Bytes)> =
+        STUDY_SIZES.iter().map(|&size| (size, fixtures::image(ImageSpec::study(size)))).collect();
     let model = std::env::var("SERVEBENCH_MODEL_NAME").unwrap_or_else(|_| "resnet50".to_owned());
-    let external =
-        Target { rest: String::new(), grpc: String::new() }.overridden_by_env(MODEL_TARGET_ENV);
+    let external = Target::default().overridden_by_env(MODEL_TARGET_ENV);
     let (warm_up, measurement) = if common::quick() {
         (Duration::from_millis(300), Duration::from_secs(1))
     } else {
@@ -116,32 +108,34 @@ fn end_to_end(c: &mut Criterion) {
     let mut attribution = Attribution::new();
 
     // Each setup's server starts when its turn comes and stops after it: one model in memory.
-    let runs: Vec<(&str, Option<Setup>)> = if external.rest.is_empty() && external.grpc.is_empty() {
-        setups().into_iter().map(|setup| (setup.name, Some(setup))).collect()
+    let runs = if external.is_empty() {
+        setups()
     } else {
         eprintln!("end_to_end: measuring REST at {:?}, gRPC at {:?}", external.rest, external.grpc);
-        vec![("external", None)]
+        vec![Setup::External]
     };
 
-    let mut group = c.benchmark_group("end_to_end");
+    let mut group = common::group(c, Group::EndToEnd);
     // One iteration takes up to seconds: ten of them, each its own sample.
     group.sampling_mode(SamplingMode::Flat).sample_size(10);
     group.warm_up_time(warm_up).measurement_time(measurement);
     group.throughput(Throughput::Elements(CONCURRENCY as u64));
-    for (setup, config) in runs {
-        let server = config.map(|config| server_runtime.block_on(start(&config, &model)));
-        let target = server.as_ref().map_or_else(|| external.clone(), ModelServer::target);
+    for setup in runs {
+        let server = server_runtime.block_on(start(setup, &model));
+        let target = server.as_ref().map_or_else(|| external.clone(), ServerHandle::target);
         for route in Route::ALL {
             if target.url(route.protocol()).is_empty() {
                 continue;
             }
             let client = client_runtime
                 .block_on(ModelClient::connect(route, &target, &model))
-                .unwrap_or_else(|error| panic!("{route} cannot reach {target:?}: {error}"));
+                .unwrap_or_else(|error| {
+                    panic!("{route} cannot reach {target:?}: {}", chain(&error))
+                });
             for (size, image) in &images {
+                let id = EndToEndId { route, size: *size, setup };
                 let recorder = Arc::new(Mutex::new(Recorder::default()));
-                let id = BenchmarkId::new(route.name(), format!("{size}/{setup}"));
-                group.bench_function(id, |b| {
+                common::bench(&mut group, id, |b| {
                     b.to_async(&client_runtime).iter_custom(|iters| {
                         let (client, image, recorder) =
                             (client.clone(), image.clone(), Arc::clone(&recorder));
@@ -153,7 +147,7 @@ fn end_to_end(c: &mut Criterion) {
                                 let replies = client
                                     .predict_concurrent(&image, CONCURRENCY)
                                     .await
-                                    .unwrap_or_else(|error| panic!("{route} {size}: {error}"));
+                                    .unwrap_or_else(|error| panic!("{id}: {}", chain(&error)));
                                 elapsed += started.elapsed();
                                 requests.extend(
                                     replies.iter().map(|reply| (reply.client, reply.server)),
@@ -166,10 +160,7 @@ fn end_to_end(c: &mut Criterion) {
                 });
                 let measured = recorder.lock().unwrap().measured(warm_up);
                 if !measured.is_empty() {
-                    attribution.insert(
-                        format!("end_to_end/{}/{size}/{setup}", route.name()),
-                        StageMeans::of(&measured),
-                    );
+                    attribution.insert(id, StageMeans::of(&measured));
                 }
             }
         }
@@ -187,21 +178,24 @@ fn end_to_end(c: &mut Criterion) {
     }
 }
 
-async fn start(setup: &Setup, model: &str) -> ModelServer {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/resnet50.pt");
+/// servebench's model server for a local setup, serving the generated ResNet-50 as `model`;
+/// none for an external one.
+async fn start(setup: Setup, model: &str) -> Option<ServerHandle> {
+    let Setup::Local { device, batch } = setup else { return None };
     let config = ModelServerConfig {
         models: vec![ModelConfig {
             name: model.to_owned(),
             version: "1.0".to_owned(),
-            path,
-            device: setup.device,
-            batch: setup.batch,
+            path: inference::model_path(Model::Resnet50),
+            device: inference::device(device),
+            batch: batching(batch),
         }],
-        ..Default::default()
+        listen: ListenConfig::default(),
     };
-    ModelServer::start(config)
-        .await
-        .unwrap_or_else(|error| panic!("{}: the model server does not start: {error}", setup.name))
+    let server = torchserve::start(config).await;
+    Some(server.unwrap_or_else(|error| {
+        panic!("{setup}: the model server does not start: {}", chain(&error))
+    }))
 }
 
 criterion_group! {

@@ -1,7 +1,8 @@
 //! Inference stage alone: the forward pass per model, device and batch size, with the
 //! host-to-device and device-to-host copies timed apart from it.
 //!
-//! Ids: `inference/batch/b<n>` (stacking preprocessed images on the host),
+//! Ids (`servebench::ids::InferenceId`): `inference/batch/b<n>` (stacking preprocessed images
+//! on the host),
 //! `inference/<model>_<device>/b<n>` (the forward pass, input already on the device),
 //! `inference/h2d_cuda/b<n>` and `inference/d2h_cuda/b<n>` (the copies; CPU has none). Models
 //! are `resnet50` and `densenet161` from `fixtures/models` (scripts/setup makes them), batches
@@ -12,17 +13,14 @@
 
 mod common;
 
-use std::path::Path;
-
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use servebench::error::chain;
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
+use servebench::ids::{self, BATCHES, Group, InferenceId, Model};
 use servebench::inference::{self, Classifier};
 use servebench::vision;
 use tch::{Device, Tensor};
-
-const MODELS: [&str; 2] = ["resnet50", "densenet161"];
-const BATCHES: [usize; 3] = [1, 8, 20];
 
 fn inference(c: &mut Criterion) {
     // Else the forward pass's tensors are page-faulted in or not depending on which ids ran
@@ -40,36 +38,33 @@ fn inference(c: &mut Criterion) {
         .map(|&n| (n, inference::batch(&vec![image.clone(); n]).expect("a batch of equal images")))
         .collect();
 
-    let mut group = c.benchmark_group("inference");
+    let mut group = common::group(c, Group::Inference);
     // A forward pass takes up to seconds on a CPU: ten samples are what such benches can afford.
     group.sample_size(10);
-    for (n, host) in &batches {
-        let images = vec![image.clone(); *n];
+    for (images, host) in &batches {
+        let stacked = vec![image.clone(); *images];
         group.throughput(Throughput::Bytes((host.numel() * 4) as u64));
-        group.bench_function(format!("batch/b{n}"), |b| {
-            b.iter(|| inference::batch(&images).unwrap())
+        common::bench(&mut group, InferenceId::Batch { images: *images }, |b| {
+            b.iter(|| inference::batch(&stacked).unwrap())
         });
     }
     let cuda = inference::cuda_available();
     if !cuda {
         eprintln!("inference: no CUDA device (libtorch sees none): skipping the cuda groups");
     }
-    let devices = if cuda {
-        vec![("cpu", Device::Cpu), ("cuda", Device::Cuda(0))]
-    } else {
-        vec![("cpu", Device::Cpu)]
-    };
-    for (device_name, device) in devices {
-        for model in MODELS {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/models")
-                .join(format!("{model}.pt"));
-            let classifier =
-                Classifier::load(&path, device).unwrap_or_else(|error| panic!("{model}: {error}"));
-            for (n, host) in &batches {
+    let devices: &[ids::Device] =
+        if cuda { &[ids::Device::Cpu, ids::Device::Cuda] } else { &[ids::Device::Cpu] };
+    for &device_id in devices {
+        let device = inference::device(device_id);
+        for model in Model::ALL {
+            let path = inference::model_path(model);
+            let classifier = Classifier::load(&path, device)
+                .unwrap_or_else(|error| panic!("{}: {}", model.name(), chain(&error)));
+            for (images, host) in &batches {
                 let input = inference::to_device(host, device).unwrap();
-                group.throughput(Throughput::Elements(*n as u64));
-                group.bench_function(format!("{model}_{device_name}/b{n}"), |b| {
+                group.throughput(Throughput::Elements(*images as u64));
+                let id = InferenceId::Forward { model, device: device_id, images: *images };
+                common::bench(&mut group, id, |b| {
                     b.iter(|| {
                         let output = classifier.forward(&input).unwrap();
                         inference::synchronize(device);
@@ -87,14 +82,14 @@ fn inference(c: &mut Criterion) {
 
 /// Host-to-device copies of each batch, and device-to-host copies of its ImageNet scores.
 fn copies(group: &mut BenchmarkGroup<'_, WallTime>, device: Device, batches: &[(usize, Tensor)]) {
-    for (n, host) in batches {
+    for &(images, ref host) in batches {
         group.throughput(Throughput::Bytes((host.numel() * 4) as u64));
-        group.bench_function(format!("h2d_cuda/b{n}"), |b| {
+        common::bench(group, InferenceId::HostToDevice { images }, |b| {
             b.iter(|| inference::to_device(host, device).unwrap())
         });
-        let scores = Tensor::zeros([*n as i64, 1000], (tch::Kind::Float, device));
+        let scores = Tensor::zeros([images as i64, 1000], (tch::Kind::Float, device));
         group.throughput(Throughput::Bytes((scores.numel() * 4) as u64));
-        group.bench_function(format!("d2h_cuda/b{n}"), |b| {
+        common::bench(group, InferenceId::DeviceToHost { images }, |b| {
             b.iter(|| inference::scores(&scores).unwrap())
         });
     }

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::timing::{ClientTimings, Stage, StageTimings};
+use crate::ids::EndToEndId;
+use crate::timing::{ClientStage, ClientTimings, Stage, StageTimings};
 
 /// The file's name, in Criterion's folder of the bench group.
 pub const FILE_NAME: &str = "servebench-stages.json";
@@ -28,26 +29,23 @@ pub const FILE_NAME: &str = "servebench-stages.json";
 pub struct StageMeans {
     /// Requests the means are over.
     pub requests: usize,
-    /// Client stages by name (`encode`, `wait`, `decode`), mean milliseconds.
-    pub client: BTreeMap<String, f64>,
-    /// Server stages by name (`queue`, `decode`, ...), mean milliseconds over the requests that
+    /// Client stages (`encode`, `wait`, `decode`), mean milliseconds.
+    pub client: BTreeMap<ClientStage, f64>,
+    /// Server stages (`queue`, `decode`, ...), mean milliseconds over the requests that
     /// reported the stage.
-    pub server: BTreeMap<String, f64>,
+    pub server: BTreeMap<Stage, f64>,
 }
 
 impl StageMeans {
     /// The means over `requests`' client and server timings.
     pub fn of(requests: &[(ClientTimings, StageTimings)]) -> Self {
         let ms = |total: f64, n: usize| if n == 0 { 0.0 } else { total * 1000.0 / n as f64 };
-        let client = ClientTimings::NAMES
-            .iter()
-            .enumerate()
-            .map(|(index, name)| {
-                let total: f64 = requests
-                    .iter()
-                    .map(|(client, _)| client.durations()[index].as_secs_f64())
-                    .sum();
-                ((*name).to_owned(), ms(total, requests.len()))
+        let client = ClientStage::ALL
+            .into_iter()
+            .map(|stage| {
+                let total: f64 =
+                    requests.iter().map(|(client, _)| client.get(stage).as_secs_f64()).sum();
+                (stage, ms(total, requests.len()))
             })
             .collect();
         let server = Stage::ALL
@@ -58,16 +56,25 @@ impl StageMeans {
                     .filter_map(|(_, server)| server.get(*stage))
                     .map(|duration| duration.as_secs_f64())
                     .collect();
-                (!reported.is_empty())
-                    .then(|| (stage.name().to_owned(), ms(reported.iter().sum(), reported.len())))
+                (!reported.is_empty()).then(|| (*stage, ms(reported.iter().sum(), reported.len())))
             })
             .collect();
         Self { requests: requests.len(), client, server }
     }
+
+    /// The client stage's mean, 0 where it was not recorded.
+    pub fn client(&self, stage: ClientStage) -> f64 {
+        self.client.get(&stage).copied().unwrap_or(0.0)
+    }
+
+    /// The server stage's mean, 0 where the server did not report it.
+    pub fn server(&self, stage: Stage) -> f64 {
+        self.server.get(&stage).copied().unwrap_or(0.0)
+    }
 }
 
 /// Every recorded bench id's means, as stored.
-pub type Attribution = BTreeMap<String, StageMeans>;
+pub type Attribution = BTreeMap<EndToEndId, StageMeans>;
 
 /// Criterion's output folder, found as Criterion finds it: `CRITERION_HOME`, else
 /// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` under the package.
@@ -81,9 +88,11 @@ pub fn criterion_home() -> PathBuf {
         .join("criterion")
 }
 
-/// Reads a stored file of entries by id (an [`Attribution`], or another such file kept beside
+/// Reads a stored file of entries by key (an [`Attribution`], or another such file kept beside
 /// Criterion's output); a missing one is empty.
-pub fn read<T: DeserializeOwned>(path: &Path) -> io::Result<BTreeMap<String, T>> {
+pub fn read<K: Ord + DeserializeOwned, T: DeserializeOwned>(
+    path: &Path,
+) -> io::Result<BTreeMap<K, T>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(io::Error::other),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(BTreeMap::new()),
@@ -92,10 +101,10 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> io::Result<BTreeMap<String, T>>
 }
 
 /// Adds `entries` to the file at `path` (creating it), replacing earlier entries of the same
-/// ids and keeping the others, so runs of a few ids (a filter) do not lose the rest.
-pub fn merge<T: Serialize + DeserializeOwned>(
+/// keys and keeping the others, so runs of a few ids (a filter) do not lose the rest.
+pub fn merge<K: Ord + Serialize + DeserializeOwned, T: Serialize + DeserializeOwned>(
     path: &Path,
-    entries: BTreeMap<String, T>,
+    entries: BTreeMap<K, T>,
 ) -> io::Result<()> {
     let mut stored = read(path)?;
     stored.extend(entries);
@@ -120,10 +129,14 @@ mod tests {
         let requests = [(client(40), reported), (client(60), StageTimings::default())];
         let means = StageMeans::of(&requests);
         assert_eq!(means.requests, 2);
-        assert_eq!(means.client["wait"], 50.0);
-        assert_eq!(means.client["encode"], 1.0);
+        assert_eq!(means.client(ClientStage::Wait), 50.0);
+        assert_eq!(means.client(ClientStage::Encode), 1.0);
         assert_eq!(means.server.len(), 1, "only infer was reported");
-        assert_eq!(means.server["infer"], 30.0);
+        assert_eq!(means.server(Stage::Infer), 30.0);
+        // The file's JSON names stages as the header does.
+        let json = serde_json::to_value(&means).unwrap();
+        assert_eq!(json["client"]["wait"], 50.0);
+        assert_eq!(json["server"]["infer"], 30.0);
     }
 
     #[test]
@@ -135,7 +148,7 @@ mod tests {
         merge(&path, [("a/x/1".to_owned(), entry(1)), ("a/y/1".to_owned(), entry(2))].into())
             .unwrap();
         merge(&path, [("a/x/1".to_owned(), entry(3))].into()).unwrap();
-        let stored: Attribution = read(&path).unwrap();
+        let stored: BTreeMap<String, StageMeans> = read(&path).unwrap();
         assert_eq!(stored["a/x/1"].requests, 3);
         assert_eq!(stored["a/y/1"].requests, 2);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use bytes::Bytes;
 use image::codecs::png::PngEncoder;
@@ -14,9 +15,8 @@ use image::{ExtendedColorType, ImageEncoder};
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, SamplingFactor};
 
 use crate::codec;
-use crate::messages::{
-    BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest, StudyRequest,
-};
+use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
+use crate::transport::{UnknownName, by_name};
 
 /// The seed every fixture is derived from.
 pub const SEED: u64 = 2023;
@@ -30,7 +30,7 @@ pub const JPEG_QUALITY: u8 = 95;
 pub const STUDY_ENTRIES: usize = 100;
 
 /// An image's size in pixels, named height x width as the study names them (`720x1280`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ImageSize {
     /// Rows.
     pub height: u32,
@@ -44,6 +44,22 @@ impl fmt::Display for ImageSize {
     }
 }
 
+impl FromStr for ImageSize {
+    type Err = UnknownName;
+
+    /// `720x1280`: height, `x`, width, as [`Display`](fmt::Display) writes it.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownName { what: "image size", name: text.to_owned() };
+        let (height, width) = text.split_once('x').ok_or_else(unknown)?;
+        let side = |digits: &str| {
+            // Only the canonical form: no sign, no leading zero, so each size has one name.
+            let canonical = !digits.starts_with(['+', '0']);
+            digits.parse::<u32>().ok().filter(|_| canonical).ok_or_else(unknown)
+        };
+        Ok(Self { height: side(height)?, width: side(width)? })
+    }
+}
+
 /// The study's three image sizes.
 pub const STUDY_SIZES: [ImageSize; 3] = [
     ImageSize { height: 360, width: 640 },
@@ -52,7 +68,7 @@ pub const STUDY_SIZES: [ImageSize; 3] = [
 ];
 
 /// What the picture shows; it decides how well the image compresses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scene {
     /// Uniform random RGB noise, as in the study: nearly incompressible, hence its large files.
     Noise,
@@ -61,6 +77,9 @@ pub enum Scene {
 }
 
 impl Scene {
+    /// Both scenes.
+    pub const ALL: [Self; 2] = [Self::Noise, Self::Smooth];
+
     /// `noise` or `smooth`, as in bench ids and file names.
     pub fn name(self) -> &'static str {
         match self {
@@ -71,7 +90,7 @@ impl Scene {
 }
 
 /// How the picture is encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Encoding {
     /// Baseline JPEG at [`JPEG_QUALITY`].
     Jpeg,
@@ -80,6 +99,9 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Both encodings.
+    pub const ALL: [Self; 2] = [Self::Jpeg, Self::Png];
+
     /// `jpeg` or `png`, as in bench ids.
     pub fn name(self) -> &'static str {
         match self {
@@ -90,7 +112,7 @@ impl Encoding {
 }
 
 /// One fixture image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ImageSpec {
     /// Size in pixels.
     pub size: ImageSize,
@@ -106,11 +128,6 @@ impl ImageSpec {
         Self { size, scene: Scene::Noise, encoding: Encoding::Jpeg }
     }
 
-    /// The name bench ids use for it: `noise_jpeg_720x1280`.
-    pub fn name(&self) -> String {
-        format!("{}_{}_{}", self.scene.name(), self.encoding.name(), self.size)
-    }
-
     /// The cache file name, which names everything the bytes depend on.
     pub fn file_name(&self) -> String {
         let scene = self.scene.name();
@@ -119,6 +136,30 @@ impl ImageSpec {
             Encoding::Png => "png".to_owned(),
         };
         format!("{scene}_{}_seed{SEED}_v{GENERATOR_VERSION}_{extension}", self.size)
+    }
+}
+
+/// `noise_jpeg_720x1280`: scene, encoding and size, as bench ids name an image.
+impl fmt::Display for ImageSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}_{}", self.scene.name(), self.encoding.name(), self.size)
+    }
+}
+
+impl FromStr for ImageSpec {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut parts = text.splitn(3, '_');
+        let (Some(scene), Some(encoding), Some(size)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(UnknownName { what: "image", name: text.to_owned() });
+        };
+        Ok(Self {
+            scene: by_name("scene", &Scene::ALL, Scene::name, scene)?,
+            encoding: by_name("encoding", &Encoding::ALL, Encoding::name, encoding)?,
+            size: size.parse()?,
+        })
     }
 }
 
@@ -212,32 +253,6 @@ pub fn base64_request(image: &[u8]) -> ImageBase64Request {
 /// The study's binary request for an encoded image.
 pub fn binary_request(image: Bytes) -> ImageBinaryRequest {
     ImageBinaryRequest { image }
-}
-
-/// A study request with the name benches and reports know it by (`basic`, `base64_720x1280`).
-#[derive(Clone, Debug)]
-pub struct Payload {
-    /// `basic`, or the request type and image size: `binary_1080x1920`.
-    pub name: String,
-    /// The request itself.
-    pub request: StudyRequest,
-}
-
-/// Every request the study sends: basic, then base64 and binary at each study size.
-pub fn study_payloads() -> Vec<Payload> {
-    let basic = StudyRequest::Basic(basic_request());
-    let mut payloads = vec![Payload { name: basic.kind().to_owned(), request: basic }];
-    for size in STUDY_SIZES {
-        let jpeg = image(ImageSpec::study(size));
-        let requests = [
-            StudyRequest::Base64(base64_request(&jpeg)),
-            StudyRequest::Binary(binary_request(jpeg)),
-        ];
-        payloads.extend(
-            requests.map(|request| Payload { name: format!("{}_{size}", request.kind()), request }),
-        );
-    }
-    payloads
 }
 
 fn study_map() -> std::collections::BTreeMap<String, i32> {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use tch::{CModule, Device, Kind, Tensor};
 
+use crate::ids;
 use crate::vision::{CROP, ChwImage};
 
 /// Why a model could not be loaded or run.
@@ -19,12 +20,13 @@ pub enum InferenceError {
     #[error("model file {0} does not exist (scripts/setup makes the default ones)")]
     Missing(PathBuf),
     /// The file is not a TorchScript module libtorch can load.
-    #[error("cannot load {path} as TorchScript: {message}")]
+    #[error("cannot load {path} as TorchScript")]
     NotTorchScript {
         /// The file.
         path: PathBuf,
         /// libtorch's reason.
-        message: String,
+        #[source]
+        source: tch::TchError,
     },
     /// The model does not answer an image with one row of class scores.
     #[error("{path} answers a [1, 3, 224, 224] image with shape {shape:?}, not [1, classes]")]
@@ -40,9 +42,32 @@ pub enum InferenceError {
     /// A batch needs at least one image, all of one size.
     #[error("cannot batch {0}")]
     Batch(&'static str),
+    /// The model answered a batch with a different number of rows than it had images.
+    #[error("the model answered {images} images with {rows} rows of scores")]
+    RowCount {
+        /// Images in the batch.
+        images: usize,
+        /// Rows of scores it returned.
+        rows: usize,
+    },
     /// libtorch failed while running the model or copying tensors.
-    #[error("libtorch: {0}")]
+    #[error("libtorch failed")]
     Torch(#[from] tch::TchError),
+}
+
+/// libtorch's device for a device named in ids and on the command line (CUDA: the first one).
+pub fn device(device: ids::Device) -> Device {
+    match device {
+        ids::Device::Cpu => Device::Cpu,
+        ids::Device::Cuda => Device::Cuda(0),
+    }
+}
+
+/// Where `scripts/setup` writes a generated model: `fixtures/models/<name>.pt`.
+pub fn model_path(model: ids::Model) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/models")
+        .join(format!("{}.pt", model.name()))
 }
 
 /// Whether libtorch sees a usable CUDA device.
@@ -95,9 +120,8 @@ impl Classifier {
         if matches!(device, Device::Cuda(_)) && !cuda_available() {
             return Err(InferenceError::NoCuda);
         }
-        let module = CModule::load_on_device(path, device).map_err(|error| {
-            InferenceError::NotTorchScript { path: path.to_owned(), message: error.to_string() }
-        })?;
+        let module = CModule::load_on_device(path, device)
+            .map_err(|source| InferenceError::NotTorchScript { path: path.to_owned(), source })?;
         let probe = Tensor::zeros([1, 3, i64::from(CROP), i64::from(CROP)], (Kind::Float, device));
         let output = tch::no_grad(|| module.forward_ts(&[probe]))?;
         match output.size()[..] {

@@ -15,14 +15,21 @@
 //! |---|---|---|
 //! | fixtures | [`fixtures`] | noise / smooth images, JPEG / PNG, the study's 3 sizes; its payloads |
 //! | codec | [`codec`] | JSON / protobuf, base64 / raw / multipart |
-//! | transport | [`server`], [`client`] | REST over HTTP/1.1, REST over HTTP/2 (h2c), gRPC |
+//! | transport | [`transport`] (what both ends agree on), [`server`], [`client`] | REST over HTTP/1.1, REST over HTTP/2 (h2c), gRPC |
 //! | vision | [`vision`] | decode, resize, crop + normalize; noise / smooth, JPEG / PNG |
 //! | inference | `inference` (feature `torch`) | CPU / CUDA, batch 1 / 8 / 20, host-device copies |
 //! | postprocess | [`postprocess`] | softmax, top 5, label map |
 //! | end to end | `server::torchserve` (feature `torch`), [`client::torchserve`] | REST raw / multipart / base64, gRPC; CPU / CUDA; batch 1 / 8 |
 //!
 //! End to end, every request carries its stage timings ([`timing`]); the benches keep their
-//! means per id ([`attribution`]), and [`report`] renders a run and compares two.
+//! means per id ([`attribution`]), and [`report`] renders a run and compares two. Every bench
+//! id is a typed value from [`ids`]: benches name what they measure with it, and the report
+//! and the tests look results up by it.
+//!
+//! Layers import downward: the stages know nothing of servers or clients; [`transport`] is
+//! what both ends agree on (protocols, routes, a [`Target`](transport::Target), the body
+//! limit); [`server`] and [`client`] each import it and never each other. Errors keep their
+//! causes as sources, and whoever shows one prints the whole chain ([`error::chain`]).
 //!
 //! The messages are the study's own ([`messages`], from `proto/study.proto`), wire-compatible
 //! with its Python client and servers, and TorchServe's gRPC inference API
@@ -47,14 +54,15 @@
 //! does:
 //!
 //! ```
-//! use servebench::client::{Protocol, StudyClient, Target};
+//! use servebench::client::StudyClient;
 //! use servebench::fixtures;
 //! use servebench::messages::StudyRequest;
-//! use servebench::server::{ServerConfig, StudyServer};
+//! use servebench::server::{ListenConfig, study};
+//! use servebench::transport::Protocol;
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = StudyServer::start(ServerConfig::default()).await?; // 127.0.0.1, port 0
-//! let client = StudyClient::connect(Protocol::RestH2, &Target::local(&server)).await?;
+//! let server = study::start(ListenConfig::default()).await?; // 127.0.0.1, port 0
+//! let client = StudyClient::connect(Protocol::RestH2, &server.target()).await?;
 //! let answer = client.send(&StudyRequest::Basic(fixtures::basic_request())).await?;
 //! assert_eq!(answer, fixtures::basic_response());
 //! server.shutdown().await?;
@@ -63,8 +71,10 @@
 //!
 //! ## Adding a variant
 //! Add a function to the stage's module (a new codec is a module with `encode` and `decode`),
-//! then one line in the stage's bench so it gets an id `<stage>/<variant>/<payload>`. Ids are
-//! an interface: reports and branch comparisons key on them, so never rename one.
+//! a value to the stage's id type in [`ids`] (its `all()` lists it), then one line in the
+//! stage's bench, `common::bench(&mut group, id, ...)`. Ids are an interface: reports and
+//! branch comparisons key on them, so never rename one (`tests/ids.rs` holds the benches to
+//! the ids module, and the report to the benches).
 
 #![warn(missing_docs)]
 
@@ -72,7 +82,9 @@ pub mod allocator;
 pub mod attribution;
 pub mod client;
 pub mod codec;
+pub mod error;
 pub mod fixtures;
+pub mod ids;
 #[cfg(feature = "torch")]
 pub mod inference;
 pub mod messages;
@@ -81,4 +93,5 @@ pub mod postprocess;
 pub mod report;
 pub mod server;
 pub mod timing;
+pub mod transport;
 pub mod vision;

@@ -47,8 +47,7 @@ pub enum StudyRequest {
 }
 
 impl StudyRequest {
-    /// The request type's name: its REST path (`/basic`, `/base64`, `/binary`) and the start of
-    /// its payload names in bench ids (`binary_720x1280`).
+    /// The request type's name, its REST path: `/basic`, `/base64`, `/binary`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Basic(_) => "basic",

@@ -11,11 +11,15 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 /// The header (and gRPC metadata key) that carries the timings.
 pub const HEADER: &str = "server-timing";
 
-/// A stage a request spends server time in, in the order it happens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A stage a request spends server time in, in the order it happens. Its name (in the header,
+/// and in the attribution file's JSON) is the variant's in lower case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// Waiting for a worker, for a batch to fill, or for batch-mates to be prepared.
     Queue,
@@ -130,11 +134,44 @@ pub struct ClientTimings {
 }
 
 impl ClientTimings {
-    /// The client stages' names, in request order, as reports name them.
-    pub const NAMES: [&'static str; 3] = ["encode", "wait", "decode"];
+    /// The time spent in `stage`.
+    pub fn get(&self, stage: ClientStage) -> Duration {
+        match stage {
+            ClientStage::Encode => self.encode,
+            ClientStage::Wait => self.wait,
+            ClientStage::Decode => self.decode,
+        }
+    }
+}
 
-    /// The durations in the order of [`Self::NAMES`].
-    pub fn durations(&self) -> [Duration; 3] {
-        [self.encode, self.wait, self.decode]
+/// A stage of a request on the client, in the order it happens; named in lower case in the
+/// attribution file's JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientStage {
+    /// The image to the request body.
+    Encode,
+    /// From sending the request to holding the whole answer.
+    Wait,
+    /// The answer's bytes to a value.
+    Decode,
+}
+
+impl ClientStage {
+    /// Every client stage, in request order.
+    pub const ALL: [Self; 3] = [Self::Encode, Self::Wait, Self::Decode];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attribution_file_names_stages_as_the_header_does() {
+        for stage in Stage::ALL {
+            assert_eq!(serde_json::to_value(stage).unwrap(), stage.name());
+        }
+        let names = ClientStage::ALL.map(|stage| serde_json::to_value(stage).unwrap());
+        assert_eq!(names, ["encode", "wait", "decode"]);
     }
 }

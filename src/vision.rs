@@ -32,7 +32,7 @@ pub enum VisionError {
     #[error("the image is empty")]
     Empty,
     /// Not a JPEG or PNG, corrupt, or too large to decode safely.
-    #[error("cannot decode the image: {0}")]
+    #[error("cannot decode the image")]
     Decode(#[from] image::ImageError),
     /// A JPEG that libjpeg refuses (corrupt, or a colour space it cannot turn into RGB).
     #[error("cannot decode the JPEG: {0}")]

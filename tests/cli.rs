@@ -4,9 +4,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use servebench::client::{Protocol, StudyClient, Target};
+use servebench::client::StudyClient;
 use servebench::fixtures;
 use servebench::messages::StudyRequest;
+use servebench::transport::{Protocol, Target};
 
 /// Kills the server even when an assertion fails first.
 struct Running(Child);
@@ -82,7 +83,8 @@ async fn serve_answers_curl_t_and_grpc_on_the_addresses_it_prints() {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
-    use servebench::client::torchserve::{ModelClient, Route};
+    use servebench::client::torchserve::ModelClient;
+    use servebench::transport::Route;
 
     let (_server, target) = serve("serve");
     let image = fixtures::image(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[0]));

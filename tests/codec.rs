@@ -99,7 +99,9 @@ fn malformed_json_is_a_json_error() {
 fn json_binary_image_with_bad_base64_is_an_error() {
     let error = json::decode::<ImageBinaryRequest>(br#"{"image":"not base64!"}"#).unwrap_err();
     assert!(matches!(error, CodecError::Json(_)), "{error:?}");
-    assert!(error.to_string().contains("base64"), "{error}");
+    // The cause, which names base64, is kept as the error's source.
+    let message = servebench::error::chain(&error);
+    assert!(message.starts_with("malformed JSON: ") && message.contains("base64"), "{message}");
 }
 
 #[test]

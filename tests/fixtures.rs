@@ -1,6 +1,7 @@
 //! Fixtures contract: deterministic, the study's shapes and sizes, valid images.
 
 use servebench::fixtures::{self, Encoding, ImageSpec, STUDY_SIZES, Scene};
+use servebench::ids::Payload;
 use servebench::messages::StudyRequest;
 
 #[test]
@@ -71,8 +72,7 @@ fn payloads_are_the_studys() {
     assert!(response.prediction1.iter().all(|p| (0.0..1.0).contains(p)));
     assert_eq!(response, fixtures::basic_response());
 
-    let names: Vec<_> =
-        fixtures::study_payloads().into_iter().map(|payload| payload.name).collect();
+    let names: Vec<_> = Payload::all().iter().map(ToString::to_string).collect();
     assert_eq!(
         names,
         [
@@ -89,9 +89,9 @@ fn payloads_are_the_studys() {
 
 #[test]
 fn base64_payload_carries_the_binary_payloads_image() {
-    let payloads = fixtures::study_payloads();
+    let payloads = Payload::all();
     let (StudyRequest::Base64(text), StudyRequest::Binary(binary)) =
-        (&payloads[1].request, &payloads[2].request)
+        (payloads[1].request(), payloads[2].request())
     else {
         panic!("unexpected payload order");
     };

@@ -4,6 +4,7 @@
 //! keeps serving.
 #![cfg(feature = "torch")]
 
+mod common;
 mod model_server;
 
 use std::net::SocketAddr;
@@ -15,17 +16,19 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use model_server::{LIMIT, direct_answer, same_answer};
-use servebench::client::torchserve::{ModelClient, Route};
+use servebench::client::torchserve::ModelClient;
 use servebench::codec;
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::messages::torchserve::PredictionsRequest;
 use servebench::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
+use servebench::server::ServerHandle;
 use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::{HEALTHY, ModelServer};
+use servebench::server::torchserve::HEALTHY;
 use servebench::timing::{self, Stage, StageTimings};
+use servebench::transport::Route;
 use tonic::Code;
 
-async fn server(batch: BatchConfig) -> ModelServer {
+async fn server(batch: BatchConfig) -> ServerHandle {
     model_server::start(batch).await
 }
 
@@ -290,7 +293,7 @@ async fn every_client_route_gets_the_answer_with_both_sides_timings() {
 }
 
 async fn grpc_client(
-    server: &ModelServer,
+    server: &ServerHandle,
 ) -> InferenceApIsServiceClient<tonic::transport::Channel> {
     InferenceApIsServiceClient::connect(format!("http://{}", server.grpc_addr()))
         .await
@@ -426,5 +429,79 @@ async fn a_full_queue_refuses_with_503_and_unavailable() {
     }
     assert!(unavailable > 0, "24 simultaneous gRPC requests fit a queue of 1");
     assert!(grpc.ping(()).await.is_ok());
+    server.shutdown().await.unwrap();
+}
+
+/// Writes a TorchScript classifier that passes the load check (a black image gets
+/// `[1, 1000]`) and fails on any real image, as a model with a bug on some inputs would.
+fn model_failing_on_images(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("fails_on_images.pt");
+    let script = "import sys, torch
+class FailsOnImages(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool(x.abs().sum() > 0):
+            raise RuntimeError('this model fails on every image that is not black')
+        return torch.zeros(x.shape[0], 1000)
+torch.jit.script(FailsOnImages()).save(sys.argv[1])
+";
+    let script_path = dir.join("fails_on_images.py");
+    std::fs::write(&script_path, script).unwrap();
+    let status =
+        std::process::Command::new(common::python()).arg(&script_path).arg(&path).status().unwrap();
+    assert!(status.success(), "exporting the failing model");
+    path
+}
+
+#[tokio::test]
+async fn a_model_failing_on_a_batch_is_a_500_and_internal_and_the_server_keeps_serving() {
+    use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
+    let dir = common::TempDir::new("failing-model");
+    let model = |name: &str, path| ModelConfig {
+        name: name.into(),
+        version: "1.0".into(),
+        path,
+        device: tch::Device::Cpu,
+        batch: BatchConfig::default(),
+    };
+    let config = ModelServerConfig {
+        models: vec![
+            model("broken", model_failing_on_images(&dir.0)),
+            model("resnet50", model_server::resnet()),
+        ],
+        ..Default::default()
+    };
+    let server = torchserve::start(config).await.unwrap();
+    let image = small_image();
+    for _ in 0..2 {
+        let (status, _, error) = call(
+            server.rest_addr(),
+            Method::PUT,
+            "/predictions/broken",
+            "image/jpeg",
+            image.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{error}");
+        assert_eq!(error["type"], "InternalServerException");
+        let message = error["message"].as_str().unwrap();
+        // The whole cause, down to the model's own words.
+        assert!(message.starts_with("the model failed on this request's batch: "), "{message}");
+        assert!(message.contains("fails on every image that is not black"), "{message}");
+    }
+    let status = grpc_client(&server)
+        .await
+        .predictions(grpc_request("broken", "", "data", &image))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    // The broken model's worker, and every other model, go on serving.
+    let (status, _, answer) =
+        call(server.rest_addr(), Method::PUT, "/predictions/resnet50", "image/jpeg", image.clone())
+            .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(same_answer(&answer, &direct_answer(&image)), "{answer}");
+    let (status, _, _) =
+        call(server.rest_addr(), Method::PUT, "/predictions/broken", "image/jpeg", image).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     server.shutdown().await.unwrap();
 }

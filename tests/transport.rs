@@ -10,22 +10,22 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use servebench::client::{ClientError, Protocol, StudyClient, Target};
+use servebench::client::{ClientError, Status, StudyClient};
 use servebench::codec::protobuf;
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
+use servebench::ids::Payload;
 use servebench::messages::{BasicRequest, ImageBase64Request, ImageBinaryRequest, StudyRequest};
-use servebench::server::{ServerConfig, StudyServer};
+use servebench::server::{ListenConfig, ServerHandle, study};
+use servebench::transport::{Protocol, Target};
 
 const SMALL_LIMIT: usize = 512 * 1024;
 
-async fn small_limit_server() -> StudyServer {
-    StudyServer::start(ServerConfig { body_limit: SMALL_LIMIT, ..Default::default() })
-        .await
-        .unwrap()
+async fn small_limit_server() -> ServerHandle {
+    study::start(ListenConfig { body_limit: SMALL_LIMIT, ..Default::default() }).await.unwrap()
 }
 
-async fn client(protocol: Protocol, server: &StudyServer) -> StudyClient {
-    StudyClient::connect(protocol, &Target::local(server)).await.unwrap()
+async fn client(protocol: Protocol, server: &ServerHandle) -> StudyClient {
+    StudyClient::connect(protocol, &server.target()).await.unwrap()
 }
 
 /// The study's requests that fit under [`SMALL_LIMIT`]: basic and the 360x640 image both ways.
@@ -39,7 +39,7 @@ fn small_requests() -> Vec<StudyRequest> {
 }
 
 /// Every protocol still answers every small request correctly.
-async fn assert_serving(server: &StudyServer) {
+async fn assert_serving(server: &ServerHandle) {
     for protocol in Protocol::ALL {
         let client = client(protocol, server).await;
         for request in small_requests() {
@@ -54,16 +54,16 @@ async fn assert_serving(server: &StudyServer) {
 
 #[tokio::test]
 async fn every_protocol_answers_every_study_request_at_every_size() {
-    let server = StudyServer::start(ServerConfig::default()).await.unwrap();
-    let target = Target::local(&server);
+    let server = study::start(ListenConfig::default()).await.unwrap();
+    let target = server.target();
     for protocol in Protocol::ALL {
         let client = StudyClient::connect(protocol, &target).await.unwrap();
-        for payload in fixtures::study_payloads() {
+        for payload in Payload::all() {
             let answer = client
-                .send(&payload.request)
+                .send(&payload.request())
                 .await
-                .unwrap_or_else(|error| panic!("{protocol} {}: {error}", payload.name));
-            assert_eq!(answer, fixtures::basic_response(), "{protocol} {}", payload.name);
+                .unwrap_or_else(|error| panic!("{protocol} {payload}: {error}"));
+            assert_eq!(answer, fixtures::basic_response(), "{protocol} {payload}");
         }
     }
     server.shutdown().await.unwrap();
@@ -71,7 +71,7 @@ async fn every_protocol_answers_every_study_request_at_every_size() {
 
 #[tokio::test]
 async fn twenty_concurrent_requests_all_succeed_on_every_protocol() {
-    let server = StudyServer::start(ServerConfig::default()).await.unwrap();
+    let server = study::start(ListenConfig::default()).await.unwrap();
     for protocol in Protocol::ALL {
         let client = client(protocol, &server).await;
         for request in small_requests() {
@@ -88,7 +88,7 @@ fn raw_http(http2: bool) -> Client<HttpConnector, Full<Bytes>> {
 
 async fn post(
     http2: bool,
-    server: &StudyServer,
+    server: &ServerHandle,
     method: Method,
     path: &str,
     body: impl Into<Bytes>,
@@ -178,7 +178,7 @@ async fn rest_bad_input_gets_4xx_with_a_json_error_and_the_server_keeps_serving(
 }
 
 /// Calls a study method with an arbitrary message body, framed by hand as gRPC does.
-async fn grpc_call(server: &StudyServer, method: &str, message: &[u8]) -> (String, String) {
+async fn grpc_call(server: &ServerHandle, method: &str, message: &[u8]) -> (String, String) {
     let mut framed = BytesMut::with_capacity(message.len() + 5);
     framed.put_u8(0);
     framed.put_u32(message.len() as u32);
@@ -237,7 +237,10 @@ async fn grpc_bad_input_gets_the_status_grpc_servers_send_and_the_server_keeps_s
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, ClientError::Status { status, .. } if status == "InvalidArgument"),
+        matches!(
+            &error,
+            ClientError::Status { status: Status::Grpc(tonic::Code::InvalidArgument), .. }
+        ),
         "{error}"
     );
 
@@ -251,7 +254,11 @@ async fn the_study_client_reports_server_errors_and_unreachable_targets() {
     let rest = client(Protocol::RestH1, &server).await;
     let error = rest.send(&StudyRequest::Binary(ImageBinaryRequest::default())).await.unwrap_err();
     assert!(
-        matches!(&error, ClientError::Status { status, body } if status == "400" && body.contains("EmptyImage")),
+        matches!(
+            &error,
+            ClientError::Status { status: Status::Http(StatusCode::BAD_REQUEST), body }
+                if body.contains("EmptyImage")
+        ),
         "{error}"
     );
     let basic = StudyRequest::Basic(BasicRequest::default());

@@ -1,8 +1,11 @@
-//! What every bench binary shares: Criterion's configuration, with the quick mode.
+//! What every bench binary shares: Criterion's configuration, with the quick mode, and the one
+//! way a bench names what it measures: a typed id from `servebench::ids`.
 
 use std::time::Duration;
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{Bencher, BenchmarkGroup, BenchmarkId, Criterion};
+use servebench::ids::{BenchId, Group};
 
 /// Set to `1` for the quick mode: a smoke run of the whole suite in minutes, not for numbers.
 pub const QUICK_ENV: &str = "SERVEBENCH_QUICK";
@@ -46,4 +49,25 @@ pub fn criterion() -> Criterion {
 #[allow(dead_code)] // the benches without a server do not use it
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
+}
+
+/// The Criterion group for `group`'s ids.
+pub fn group(c: &mut Criterion, group: Group) -> BenchmarkGroup<'_, WallTime> {
+    c.benchmark_group(group.name())
+}
+
+/// Benches `routine` under `id`, filed as Criterion has always filed it: its function and,
+/// where it has one, its parameter.
+pub fn bench(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: impl Into<BenchId>,
+    routine: impl FnMut(&mut Bencher<'_, WallTime>),
+) {
+    let id = id.into();
+    match id.parameter() {
+        Some(parameter) => {
+            group.bench_function(BenchmarkId::new(id.function(), parameter), routine)
+        }
+        None => group.bench_function(id.function(), routine),
+    };
 }

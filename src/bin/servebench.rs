@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use servebench::error::chain;
 use servebench::fixtures;
-use servebench::server::{DEFAULT_BODY_LIMIT, ServerConfig, StudyServer};
+use servebench::server::{ListenConfig, ServerHandle, study};
+use servebench::transport::DEFAULT_BODY_LIMIT;
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Where the time goes when an image travels to a model server and back")]
@@ -55,7 +57,7 @@ async fn main() -> ExitCode {
         command => run(command).await.map(|()| ExitCode::SUCCESS),
     };
     outcome.unwrap_or_else(|error| {
-        eprintln!("servebench: {error}");
+        eprintln!("servebench: {}", chain(&error));
         ExitCode::FAILURE
     })
 }
@@ -63,15 +65,14 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> std::io::Result<()> {
     match command {
         Command::ServeStudy { rest, grpc, body_limit } => {
-            let config = ServerConfig { rest_addr: rest, grpc_addr: grpc, body_limit };
-            let server = StudyServer::start(config).await?;
+            let config = ListenConfig { rest_addr: rest, grpc_addr: grpc, body_limit };
+            let server = study::start(config).await?;
             banner(&[
                 format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
                 format!("gRPC on http://{}", server.grpc_addr()),
                 "Ctrl-C stops.".to_owned(),
             ]);
-            tokio::signal::ctrl_c().await?;
-            server.shutdown().await
+            serve_until_ctrl_c(server).await
         }
         #[cfg(feature = "torch")]
         Command::Serve(args) => serve::run(args).await,
@@ -83,6 +84,12 @@ async fn run(command: Command) -> std::io::Result<()> {
         }
         Command::Report(_) | Command::Compare(_) => unreachable!("handled in main"),
     }
+}
+
+/// Serves until Ctrl-C, then drains in-flight requests.
+async fn serve_until_ctrl_c(server: ServerHandle) -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await
 }
 
 /// A server's start-up lines. Whoever started it may stop reading (`servebench serve | head -2`):
@@ -102,8 +109,8 @@ mod report {
     use std::process::ExitCode;
 
     use servebench::attribution;
+    use servebench::report::compare::judge::Judgement;
     use servebench::report::compare::{self, CompareConfig, Side, WORKING_TREE};
-    use servebench::report::judge::Judgement;
     use servebench::report::render::{self, ReportConfig};
 
     /// Where servebench writes its own output: `servebench/` beside Criterion's folder.
@@ -245,9 +252,12 @@ mod serve {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use servebench::server::DEFAULT_BODY_LIMIT;
+    use servebench::ids::Device;
+    use servebench::inference;
+    use servebench::server::ListenConfig;
     use servebench::server::batching::BatchConfig;
-    use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+    use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
+    use servebench::transport::DEFAULT_BODY_LIMIT;
 
     #[derive(Debug, clap::Args)]
     pub struct ServeArgs {
@@ -266,9 +276,9 @@ mod serve {
         /// gRPC listen address, TorchServe's gRPC inference port by default.
         #[arg(long, default_value = "127.0.0.1:7070")]
         grpc: SocketAddr,
-        /// Run on `cpu` or `cuda`.
-        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
-        device: String,
+        /// Where the model runs.
+        #[arg(long, value_enum, default_value_t = Device::Cpu)]
+        device: Device,
         /// Most requests inferred together (TorchServe's batch_size).
         #[arg(long, default_value_t = 1)]
         batch_size: usize,
@@ -287,10 +297,9 @@ mod serve {
     }
 
     pub async fn run(args: ServeArgs) -> std::io::Result<()> {
-        let path = args.model.unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/resnet50.pt")
-        });
-        let device = if args.device == "cuda" { tch::Device::Cuda(0) } else { tch::Device::Cpu };
+        let path =
+            args.model.unwrap_or_else(|| inference::model_path(servebench::ids::Model::Resnet50));
+        let device = inference::device(args.device);
         let batch = BatchConfig {
             batch_size: args.batch_size,
             max_batch_delay: Duration::from_millis(args.max_batch_delay_ms),
@@ -299,20 +308,18 @@ mod serve {
         };
         let model =
             ModelConfig { name: args.name.clone(), version: args.version, path, device, batch };
-        let config = ModelServerConfig {
+        let listen = ListenConfig {
             rest_addr: args.rest,
             grpc_addr: args.grpc,
             body_limit: args.body_limit,
-            models: vec![model],
         };
-        let server = ModelServer::start(config).await?;
+        let server = torchserve::start(ModelServerConfig { listen, models: vec![model] }).await?;
         super::banner(&[
             format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
             format!("gRPC (org.pytorch.serve.grpc.inference) on http://{}", server.grpc_addr()),
             format!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name),
             "Ctrl-C stops.".to_owned(),
         ]);
-        tokio::signal::ctrl_c().await?;
-        server.shutdown().await
+        super::serve_until_ctrl_c(server).await
     }
 }

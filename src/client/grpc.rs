@@ -2,10 +2,10 @@
 
 use tonic::transport::{Channel, Endpoint};
 
-use super::ClientError;
+use super::{ClientError, Status};
 use crate::messages::grpc_benchmark_api_service_client::GrpcBenchmarkApiServiceClient;
 use crate::messages::{BasicResponse, StudyRequest};
-use crate::server::DEFAULT_BODY_LIMIT;
+use crate::transport::DEFAULT_BODY_LIMIT;
 
 /// A gRPC client of the study's service.
 #[derive(Clone, Debug)]
@@ -38,17 +38,13 @@ impl GrpcClient {
 /// One HTTP/2 connection to the gRPC server at `url` (`http://host:port`), Nagle off.
 pub(crate) async fn channel(url: &str) -> Result<Channel, ClientError> {
     let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|error| {
-        ClientError::InvalidTarget { url: url.to_owned(), reason: error.to_string() }
+        ClientError::InvalidTarget { url: url.to_owned(), source: Box::new(error) }
     })?;
-    endpoint
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .map_err(|error| ClientError::Transport(format!("{error}: {error:?}")))
+    endpoint.tcp_nodelay(true).connect().await.map_err(ClientError::transport)
 }
 
 impl From<tonic::Status> for ClientError {
     fn from(status: tonic::Status) -> Self {
-        Self::Status { status: format!("{:?}", status.code()), body: status.message().to_owned() }
+        Self::Status { status: Status::Grpc(status.code()), body: status.message().to_owned() }
     }
 }

@@ -10,18 +10,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::ClientError;
+use super::{ClientError, Status};
 use crate::codec::{json, raw};
 use crate::messages::{BasicResponse, StudyRequest};
-
-/// Which HTTP the client speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum HttpVersion {
-    /// HTTP/1.1.
-    Http1,
-    /// HTTP/2 cleartext with prior knowledge (h2c, no upgrade dance).
-    Http2,
-}
+use crate::transport::HttpVersion;
 
 /// A REST client of the study's server. Clones share one connection pool.
 #[derive(Clone, Debug)]
@@ -44,7 +36,7 @@ pub(crate) fn http_client(version: HttpVersion) -> Client<HttpConnector, Full<By
 /// `path` under `base_url` (`http://host:port`).
 pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<Uri, ClientError> {
     format!("{}{path}", base_url.trim_end_matches('/')).parse::<Uri>().map_err(|error| {
-        ClientError::InvalidTarget { url: base_url.to_owned(), reason: error.to_string() }
+        ClientError::InvalidTarget { url: base_url.to_owned(), source: Box::new(error) }
     })
 }
 
@@ -90,27 +82,15 @@ pub(crate) async fn post(
         .uri(uri.clone())
         .header(header::CONTENT_TYPE, content_type)
         .body(Full::new(body))
-        .map_err(|error| ClientError::Transport(error.to_string()))?;
-    let response = client.request(request).await.map_err(transport)?;
+        .map_err(ClientError::transport)?;
+    let response = client.request(request).await.map_err(ClientError::transport)?;
     let (parts, body) = response.into_parts();
-    let body = body.collect().await.map_err(transport)?.to_bytes();
+    let body = body.collect().await.map_err(ClientError::transport)?.to_bytes();
     if parts.status != StatusCode::OK {
         return Err(ClientError::Status {
-            status: parts.status.as_u16().to_string(),
+            status: Status::Http(parts.status),
             body: String::from_utf8_lossy(&body).into_owned(),
         });
     }
     Ok((parts.headers, body))
-}
-
-fn transport(error: impl std::error::Error) -> ClientError {
-    // The source chain holds the useful part ("connection refused"), so print all of it.
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    ClientError::Transport(message)
 }

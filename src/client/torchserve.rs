@@ -4,7 +4,6 @@
 //! ([`ClientTimings`]) and the server's (its `Server-Timing` header or metadata, empty when the
 //! server sends none, as TorchServe does not).
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,76 +14,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tonic::transport::Channel;
 
-use super::rest::{self, HttpVersion};
-use super::{ClientError, Protocol, Target, grpc};
+use super::{ClientError, grpc, rest};
 use crate::codec::{base64, json, multipart};
 use crate::messages::torchserve::PredictionsRequest;
 use crate::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
-use crate::server::DEFAULT_BODY_LIMIT;
 use crate::timing::{self, ClientTimings, StageTimings};
-
-/// How a REST request carries the image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Body {
-    /// The body is the image (`curl -T image.jpg`).
-    Raw,
-    /// A `multipart/form-data` form with the image as field `data` (`curl -F data=@image.jpg`).
-    Multipart,
-    /// A JSON string of the image in base64 (what the study's client sent).
-    Base64,
-}
-
-/// How the image travels to the server: REST with a body kind over an HTTP version, or gRPC's
-/// `Predictions` with the image under input `data`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Route {
-    /// `POST /predictions/{model}`.
-    Rest(HttpVersion, Body),
-    /// `InferenceAPIsService/Predictions`.
-    Grpc,
-}
-
-impl Route {
-    /// Every route, in report order: REST over HTTP/1.1 then HTTP/2, each raw, multipart and
-    /// base64, then gRPC.
-    pub const ALL: [Self; 7] = [
-        Self::Rest(HttpVersion::Http1, Body::Raw),
-        Self::Rest(HttpVersion::Http1, Body::Multipart),
-        Self::Rest(HttpVersion::Http1, Body::Base64),
-        Self::Rest(HttpVersion::Http2, Body::Raw),
-        Self::Rest(HttpVersion::Http2, Body::Multipart),
-        Self::Rest(HttpVersion::Http2, Body::Base64),
-        Self::Grpc,
-    ];
-
-    /// The name in bench ids: `rest_h1_raw`, `rest_h2_multipart`, `grpc_raw`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Rest(HttpVersion::Http1, Body::Raw) => "rest_h1_raw",
-            Self::Rest(HttpVersion::Http1, Body::Multipart) => "rest_h1_multipart",
-            Self::Rest(HttpVersion::Http1, Body::Base64) => "rest_h1_base64",
-            Self::Rest(HttpVersion::Http2, Body::Raw) => "rest_h2_raw",
-            Self::Rest(HttpVersion::Http2, Body::Multipart) => "rest_h2_multipart",
-            Self::Rest(HttpVersion::Http2, Body::Base64) => "rest_h2_base64",
-            Self::Grpc => "grpc_raw",
-        }
-    }
-
-    /// The protocol it travels by.
-    pub fn protocol(self) -> Protocol {
-        match self {
-            Self::Rest(HttpVersion::Http1, _) => Protocol::RestH1,
-            Self::Rest(HttpVersion::Http2, _) => Protocol::RestH2,
-            Self::Grpc => Protocol::Grpc,
-        }
-    }
-}
-
-impl fmt::Display for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::transport::{Body, DEFAULT_BODY_LIMIT, Route, Target};
 
 /// One answer with both sides' account of the time it took.
 #[derive(Clone, Debug, PartialEq)]

@@ -25,13 +25,13 @@ pub mod raw;
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     /// Not JSON, or JSON of the wrong shape or types.
-    #[error("malformed JSON: {0}")]
+    #[error("malformed JSON")]
     Json(#[from] serde_json::Error),
     /// Truncated or garbage protobuf, or a string field that is not UTF-8.
-    #[error("malformed protobuf: {0}")]
+    #[error("malformed protobuf")]
     Protobuf(#[from] prost::DecodeError),
     /// Text that is not standard, padded base64.
-    #[error("invalid base64: {0}")]
+    #[error("invalid base64")]
     Base64(#[from] ::base64::DecodeError),
     /// A `multipart/form-data` body that does not parse.
     #[error("malformed multipart form: {0}")]

@@ -63,7 +63,7 @@ impl<E: Message> Encoder for GrpcEncoder<E> {
 
     fn encode(&mut self, item: E, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
         // tonic's buffer grows on demand, so prost's only error (buffer full) cannot happen.
-        item.encode(buf).map_err(|error| Status::internal(error.to_string()))
+        item.encode(buf).map_err(|error| Status::internal(crate::error::chain(&error)))
     }
 }
 
@@ -76,6 +76,6 @@ impl<D: Message + Default> Decoder for GrpcDecoder<D> {
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
-        decode(buf).map(Some).map_err(|error| Status::invalid_argument(error.to_string()))
+        decode(buf).map(Some).map_err(|error| Status::invalid_argument(crate::error::chain(&error)))
     }
 }

@@ -1,7 +1,7 @@
 //! `servebench report`: Criterion's results and the end-to-end attribution, rendered through
 //! `report-templates/` (minijinja) into one HTML page and one Markdown file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -12,29 +12,108 @@ use super::criterion::{self, Measurement, Throughput};
 use super::run::{self, RunInfo};
 use super::templates;
 use crate::attribution::{self, Attribution, StageMeans};
-use crate::fixtures::STUDY_SIZES;
+use crate::fixtures::{ImageSize, ImageSpec, STUDY_SIZES};
+use crate::ids::{
+    BenchId, CodecId, Direction, EndToEndId, Group, InferenceId, Model, Payload, PostprocessId,
+    Setup, TransportId, VisionId, VisionStep, Wrapping,
+};
+use crate::timing::{ClientStage, Stage};
+use crate::transport::{Body, HttpVersion, Protocol, Route};
 
-/// The groups a full run produces, with the bench that makes each.
-const GROUPS: [(&str, &str); 6] = [
-    ("codec", "serialization"),
-    ("transport", "transport"),
-    ("vision", "vision"),
-    ("inference", "inference"),
-    ("postprocess", "postprocess"),
-    ("end_to_end", "end_to_end"),
-];
-const PROTOCOLS: [&str; 3] = ["rest_h1", "rest_h2", "grpc"];
 /// The study's TorchServe columns first (B64 REST, Binary REST, Binary gRPC), then the rest.
-const ROUTES: [&str; 7] = [
-    "rest_h1_base64",
-    "rest_h1_raw",
-    "grpc_raw",
-    "rest_h1_multipart",
-    "rest_h2_base64",
-    "rest_h2_raw",
-    "rest_h2_multipart",
+const ROUTES: [Route; 7] = [
+    Route::Rest(HttpVersion::Http1, Body::Base64),
+    Route::Rest(HttpVersion::Http1, Body::Raw),
+    Route::Grpc,
+    Route::Rest(HttpVersion::Http1, Body::Multipart),
+    Route::Rest(HttpVersion::Http2, Body::Base64),
+    Route::Rest(HttpVersion::Http2, Body::Raw),
+    Route::Rest(HttpVersion::Http2, Body::Multipart),
 ];
-const SETUPS: [&str; 5] = ["cpu_b1", "cpu_b8", "cuda_b1", "cuda_b8", "external"];
+/// The study's table at 20 concurrent requests first, then one at a time.
+const CONCURRENCY: [usize; 2] = [20, 1];
+
+/// Every setup an end-to-end table or chart may show, in report order.
+fn setups() -> impl Iterator<Item = Setup> {
+    Setup::LOCAL.into_iter().chain([Setup::External])
+}
+
+/// The study's table row for `payload`: each protocol's id, gRPC last.
+fn study_row(payload: Payload, concurrency: usize) -> [TransportId; 3] {
+    Protocol::ALL.map(|protocol| TransportId { protocol, payload, concurrency })
+}
+
+/// The TorchServe table's row for one size: each route's id.
+fn torchserve_row(size: ImageSize, setup: Setup) -> [EndToEndId; 7] {
+    ROUTES.map(|route| EndToEndId { route, size, setup })
+}
+
+/// The stage benches that are the model server's stages one by one, for the chart of `size`
+/// under `setup`: `decode` (after base64 or the form), then `preprocess`, which is Resize(256)
+/// and CenterCrop(224) + Normalize of the decoded image (`vision/preprocess` would count the
+/// decode twice), then the forward pass where servebench's server ran it, then the answer.
+fn stage_benches(size: ImageSize, setup: Setup) -> Vec<BenchId> {
+    let image = ImageSpec::study(size);
+    let unwrap = |wrapping| CodecId::Image { wrapping, direction: Direction::Decode, size };
+    let vision = |step| VisionId { step, image };
+    let mut ids: Vec<BenchId> = vec![
+        unwrap(Wrapping::Base64).into(),
+        unwrap(Wrapping::Multipart).into(),
+        vision(VisionStep::Decode).into(),
+        vision(VisionStep::Resize).into(),
+        vision(VisionStep::CropNormalize).into(),
+    ];
+    if let Setup::Local { device, batch } = setup {
+        ids.push(InferenceId::Forward { model: Model::Resnet50, device, images: batch }.into());
+    }
+    ids.push(PostprocessId::ClassifyJson.into());
+    ids
+}
+
+/// Every id the report looks up by name (its other tables show whatever the run has).
+pub fn looked_up() -> Vec<BenchId> {
+    let mut ids: Vec<BenchId> = Vec::new();
+    for concurrency in CONCURRENCY {
+        for payload in Payload::all() {
+            ids.extend(study_row(payload, concurrency).map(BenchId::from));
+        }
+    }
+    for setup in setups() {
+        for size in STUDY_SIZES {
+            ids.extend(torchserve_row(size, setup).map(BenchId::from));
+            ids.extend(stage_benches(size, setup));
+        }
+    }
+    ids
+}
+
+/// The results under the ids servebench makes.
+struct Results<'a>(HashMap<BenchId, &'a Measurement>);
+
+impl<'a> Results<'a> {
+    /// `measurements`' known ids, and the texts of those that are not.
+    fn new(measurements: &'a BTreeMap<String, Measurement>) -> (Self, Vec<String>) {
+        let mut known = HashMap::new();
+        let mut unknown = Vec::new();
+        for (text, measurement) in measurements {
+            match text.parse::<BenchId>() {
+                Ok(id) => {
+                    known.insert(id, measurement);
+                }
+                Err(_) => unknown.push(text.clone()),
+            }
+        }
+        (Self(known), unknown)
+    }
+
+    fn get(&self, id: impl Into<BenchId>) -> Option<&'a Measurement> {
+        self.0.get(&id.into()).copied()
+    }
+
+    fn has(&self, group: Group) -> bool {
+        self.0.keys().any(|id| id.group() == group)
+    }
+}
 
 /// Where the report's inputs are and where it goes.
 #[derive(Clone, Debug)]
@@ -63,11 +142,12 @@ pub struct Written {
 /// Reads everything and writes the report.
 pub fn report(config: &ReportConfig) -> io::Result<Written> {
     let measurements = criterion::load(&config.criterion_home, &config.baseline)?;
+    let (results, unknown) = Results::new(&measurements);
     let stages =
         attribution::read(&config.criterion_home.join("end_to_end").join(attribution::FILE_NAME))?;
     std::fs::create_dir_all(&config.out)?;
     let links = Links::new(&config.criterion_home, &config.out);
-    let scenarios = scenarios(&measurements, &stages, &links)?;
+    let scenarios = scenarios(&results, &stages, &links)?;
     for scenario in &scenarios {
         std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
     }
@@ -80,11 +160,11 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
         run_recorded,
         results_written: super::written_span(measurements.values()),
         baseline: config.baseline.clone(),
-        study: study_tables(&measurements, &links),
-        torchserve: torchserve_tables(&measurements, &links),
+        study: study_tables(&results, &links),
+        torchserve: torchserve_tables(&results, &links),
         scenarios,
         groups: groups(&measurements, &links),
-        missing: missing(&measurements, &stages),
+        missing: missing(&results, &unknown, &stages),
         ids: measurements.len(),
     };
     let environment = templates::environment(config.templates.as_deref())?;
@@ -116,7 +196,7 @@ struct Context {
     study: Vec<StudyTable>,
     torchserve: Vec<TorchServeTable>,
     scenarios: Vec<Scenario>,
-    groups: Vec<Group>,
+    groups: Vec<GroupTable>,
     missing: Vec<String>,
     ids: usize,
 }
@@ -151,7 +231,7 @@ struct StudyRow {
 #[derive(Serialize)]
 struct TorchServeTable {
     setup: String,
-    routes: Vec<&'static str>,
+    routes: Vec<String>,
     rows: Vec<TorchServeRow>,
 }
 
@@ -182,7 +262,7 @@ struct ScenarioRow {
 }
 
 #[derive(Serialize)]
-struct Group {
+struct GroupTable {
     name: String,
     rows: Vec<GroupRow>,
 }
@@ -252,23 +332,14 @@ pub fn duration(ns: f64) -> String {
     format!("{value:.digits$} {unit}")
 }
 
-fn study_tables(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<StudyTable> {
-    let mut payloads = vec!["basic".to_owned()];
-    for kind in ["base64", "binary"] {
-        payloads.extend(STUDY_SIZES.iter().map(|size| format!("{kind}_{size}")));
-    }
-    ["c20", "c1"]
+fn study_tables(results: &Results<'_>, links: &Links) -> Vec<StudyTable> {
+    CONCURRENCY
         .into_iter()
         .filter_map(|concurrency| {
-            let rows: Vec<StudyRow> = payloads
-                .iter()
+            let rows: Vec<StudyRow> = Payload::all()
+                .into_iter()
                 .filter_map(|payload| {
-                    let found: Vec<Option<&Measurement>> = PROTOCOLS
-                        .iter()
-                        .map(|p| {
-                            measurements.get(&format!("transport/{p}/{payload}/{concurrency}"))
-                        })
-                        .collect();
+                    let found = study_row(payload, concurrency).map(|id| results.get(id));
                     found.iter().any(Option::is_some).then(|| {
                         let grpc = found[2].map(|m| m.median.point);
                         let ratio = |rest: Option<&Measurement>| {
@@ -276,36 +347,28 @@ fn study_tables(measurements: &BTreeMap<String, Measurement>, links: &Links) -> 
                                 .map(|(rest, grpc)| format!("x{:.2}", rest.median.point / grpc))
                         };
                         StudyRow {
-                            payload: payload.clone(),
+                            payload: payload.to_string(),
                             cells: found.iter().map(|m| m.map(|m| links.cell(m))).collect(),
                             ratios: vec![ratio(found[0]), ratio(found[1])],
                         }
                     })
                 })
                 .collect();
-            (!rows.is_empty()).then(|| StudyTable { concurrency: concurrency.to_owned(), rows })
+            (!rows.is_empty()).then(|| StudyTable { concurrency: format!("c{concurrency}"), rows })
         })
         .collect()
 }
 
-fn torchserve_tables(
-    measurements: &BTreeMap<String, Measurement>,
-    links: &Links,
-) -> Vec<TorchServeTable> {
-    SETUPS
-        .iter()
+fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTable> {
+    setups()
         .filter_map(|setup| {
             let rows: Vec<TorchServeRow> = STUDY_SIZES
                 .iter()
-                .filter_map(|size| {
-                    let cells: Vec<Option<Cell>> = ROUTES
+                .filter_map(|&size| {
+                    // The study's unit: seconds, interval included.
+                    let cells: Vec<Option<Cell>> = torchserve_row(size, setup)
                         .iter()
-                        .map(|route| {
-                            // The study's unit: seconds, interval included.
-                            measurements
-                                .get(&format!("end_to_end/{route}/{size}/{setup}"))
-                                .map(|m| links.cell_in(m, |ns| format!("{:.3}", ns / 1e9)))
-                        })
+                        .map(|id| results.get(*id).map(|m| links.cell_in(m, seconds)))
                         .collect();
                     cells
                         .iter()
@@ -314,52 +377,49 @@ fn torchserve_tables(
                 })
                 .collect();
             (!rows.is_empty()).then(|| TorchServeTable {
-                setup: (*setup).to_owned(),
-                routes: ROUTES.to_vec(),
+                setup: setup.to_string(),
+                routes: ROUTES.iter().map(ToString::to_string).collect(),
                 rows,
             })
         })
         .collect()
 }
 
+/// Nanoseconds as seconds with three decimals, the study's unit.
+fn seconds(ns: f64) -> String {
+    format!("{:.3}", ns / 1e9)
+}
+
 /// The chart's segments for one id's stage means.
 fn segments(means: &StageMeans) -> Vec<f64> {
-    let client = |name: &str| means.client.get(name).copied().unwrap_or(0.0);
-    let server = |name: &str| means.server.get(name).copied().unwrap_or(0.0);
     let server_total: f64 = means.server.values().sum();
-    vec![
-        client("encode"),
-        (client("wait") - server_total).max(0.0),
-        server("queue"),
-        server("decode"),
-        server("preprocess"),
-        server("infer"),
-        server("postprocess"),
-        server("encode"),
-        client("decode"),
-    ]
+    let mut segments = vec![
+        means.client(ClientStage::Encode),
+        (means.client(ClientStage::Wait) - server_total).max(0.0),
+    ];
+    segments.extend(Stage::ALL.map(|stage| means.server(stage)));
+    segments.push(means.client(ClientStage::Decode));
+    segments
 }
 
 fn scenarios(
-    measurements: &BTreeMap<String, Measurement>,
+    results: &Results<'_>,
     stages: &Attribution,
     links: &Links,
 ) -> io::Result<Vec<Scenario>> {
     let mut scenarios = Vec::new();
-    for setup in SETUPS {
+    for setup in setups() {
         for size in STUDY_SIZES {
-            let found: Vec<(&str, &StageMeans)> = ROUTES
+            let found: Vec<(Route, &StageMeans)> = torchserve_row(size, setup)
                 .iter()
-                .filter_map(|route| {
-                    stages.get(&format!("end_to_end/{route}/{size}/{setup}")).map(|m| (*route, m))
-                })
+                .filter_map(|id| stages.get(id).map(|means| (id.route, means)))
                 .collect();
             if found.is_empty() {
                 continue;
             }
             let bars: Vec<Bar> = found
                 .iter()
-                .map(|(route, means)| Bar { label: (*route).to_owned(), segments: segments(means) })
+                .map(|(route, means)| Bar { label: route.to_string(), segments: segments(means) })
                 .collect();
             let title = format!("end_to_end, {size}, {setup}: where a request's time went");
             let svg = chart::stacked_bars(&title, &bars).map_err(io::Error::other)?;
@@ -367,31 +427,18 @@ fn scenarios(
                 .iter()
                 .zip(&bars)
                 .map(|((route, means), bar)| ScenarioRow {
-                    route: (*route).to_owned(),
+                    route: route.to_string(),
                     requests: means.requests,
                     segments: bar.segments.iter().map(|ms| format!("{ms:.2}")).collect(),
                     total: format!("{:.2}", bar.segments.iter().sum::<f64>()),
                 })
                 .collect();
-            let device = setup.split('_').next().unwrap_or("cpu");
-            let batch = if setup.ends_with("b8") { "b8" } else { "b1" };
-            // The server's stages one by one: `decode` (after base64 or the form), then
-            // `preprocess`, which is Resize(256) and CenterCrop(224) + Normalize of the decoded
-            // image (`vision/preprocess` would count the decode twice).
-            let stage_benches = [
-                format!("codec/base64_decode/{size}"),
-                format!("codec/multipart_decode/{size}"),
-                format!("vision/decode/noise_jpeg_{size}"),
-                format!("vision/resize/noise_jpeg_{size}"),
-                format!("vision/crop_normalize/noise_jpeg_{size}"),
-                format!("inference/resnet50_{device}/{batch}"),
-                "postprocess/classify_json/imagenet".to_owned(),
-            ]
-            .iter()
-            .filter_map(|id| measurements.get(id).map(|m| links.cell(m)))
-            .collect();
+            let stage_benches = stage_benches(size, setup)
+                .into_iter()
+                .filter_map(|id| results.get(id).map(|m| links.cell(m)))
+                .collect();
             scenarios.push(Scenario {
-                setup: setup.to_owned(),
+                setup: setup.to_string(),
                 size: size.to_string(),
                 svg,
                 svg_file: format!("end_to_end_{size}_{setup}.svg"),
@@ -403,12 +450,13 @@ fn scenarios(
     Ok(scenarios)
 }
 
-fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
+fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<GroupTable> {
+    let mut groups: Vec<GroupTable> = Vec::new();
     for measurement in measurements.values() {
-        let name = measurement.id.split('/').next().unwrap_or_default();
+        let Ok(id) = measurement.id.parse::<BenchId>() else { continue };
+        let name = id.group().name();
         if groups.last().is_none_or(|group| group.name != name) {
-            groups.push(Group { name: name.to_owned(), rows: Vec::new() });
+            groups.push(GroupTable { name: name.to_owned(), rows: Vec::new() });
         }
         let per_second = |count: u64| count as f64 * 1e9 / measurement.median.point;
         let throughput = match measurement.throughput {
@@ -428,28 +476,56 @@ fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<Gr
     groups
 }
 
-fn missing(measurements: &BTreeMap<String, Measurement>, stages: &Attribution) -> Vec<String> {
-    let has = |prefix: &str| measurements.keys().any(|id| id.starts_with(prefix));
-    let mut missing: Vec<String> = GROUPS
+fn missing(results: &Results<'_>, unknown: &[String], stages: &Attribution) -> Vec<String> {
+    let mut missing: Vec<String> = Group::ALL
         .iter()
-        .filter(|(group, _)| !has(&format!("{group}/")))
-        .map(|(group, bench)| {
-            format!("No {group} results: this run did not include them (`scripts/bench --bench {bench}`).")
+        .filter(|group| !results.has(**group))
+        .map(|group| {
+            format!(
+                "No {group} results: this run did not include them (`scripts/bench --bench {}`).",
+                group.bench()
+            )
         })
         .collect();
-    let cuda = measurements.keys().any(|id| id.contains("_cuda/") || id.contains("/cuda_"));
-    if !cuda {
+    if !results.0.keys().any(BenchId::needs_cuda) {
         missing.push(
             "No CUDA results: libtorch saw no GPU on the machine the benches ran on, so the \
              inference/*_cuda and end_to_end/*/cuda_* ids were skipped."
                 .to_owned(),
         );
     }
-    if has("end_to_end/") && stages.is_empty() {
+    if results.has(Group::EndToEnd) && stages.is_empty() {
         missing.push(format!(
             "No stage attribution: end_to_end ran but left no {} beside Criterion's output.",
             attribution::FILE_NAME
         ));
     }
+    if !unknown.is_empty() {
+        missing.push(format!(
+            "Not reported: results under ids this servebench does not make (another \
+             version's?): {}.",
+            unknown.join(", ")
+        ));
+    }
     missing
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::ids::Family;
+
+    #[test]
+    fn every_id_the_report_looks_up_is_one_a_bench_makes() {
+        let made: HashSet<BenchId> = BenchId::all().into_iter().collect();
+        for id in looked_up() {
+            assert!(made.contains(&id), "the report looks up {id}, which no bench makes");
+        }
+        assert!(looked_up().contains(&BenchId::from(
+            "vision/resize/noise_jpeg_360x640".parse::<VisionId>().unwrap()
+        )));
+        assert_eq!(EndToEndId::all().len(), 5 * 7 * 3);
+    }
 }

@@ -31,6 +31,13 @@ pub fn environment(folder: Option<&Path>) -> io::Result<Environment<'static>> {
         .build()
         .map_err(|error| io::Error::other(error.to_string()))?;
     environment.set_syntax(syntax);
+    // Numbers stay numbers in the context (compare.json's, say); templates format them.
+    environment.add_filter("duration", |ns: Option<f64>| {
+        ns.map(super::render::duration).unwrap_or_default()
+    });
+    environment.add_filter("percent", |change: Option<f64>| {
+        change.map(super::compare::outcome::percent).unwrap_or_default()
+    });
     for (name, source) in BUILT_IN {
         let source = match folder.map(|folder| folder.join(name)) {
             Some(path) if path.is_file() => std::fs::read_to_string(path)?,

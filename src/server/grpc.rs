@@ -1,57 +1,84 @@
-//! The study's gRPC server (tonic): service `ai.statsbomb.com.GrpcBenchmarkApiService`.
-//!
-//! Malformed messages are `INVALID_ARGUMENT` (servebench's
-//! [`GrpcCodec`](crate::codec::protobuf::GrpcCodec)) and a message over the size limit is
-//! `RESOURCE_EXHAUSTED`, as gRPC's own implementations answer (see `serve_grpc`).
+//! gRPC for every servebench server: [`routes`] puts a service behind the body limit, and
+//! [`serve`] runs routes on a listener, answering an over-limit message `RESOURCE_EXHAUSTED`.
 
+use std::convert::Infallible;
+use std::io;
+
+use http::HeaderValue;
+use tokio::net::TcpListener;
+use tonic::Code;
+use tonic::server::NamedService;
 use tonic::service::Routes;
-use tonic::{Request, Response, Status};
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 
-use super::{ServeError, Study};
-use crate::messages::grpc_benchmark_api_service_server::{
-    GrpcBenchmarkApiService, GrpcBenchmarkApiServiceServer,
-};
-use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
-
-/// The study's service, answering through [`Study`].
-#[derive(Debug, Default)]
-pub struct StudyService {
-    study: Study,
+/// A generated tonic server that limits the messages it decodes and encodes.
+pub(crate) trait MessageLimits {
+    /// The service refusing messages over `bytes` either way.
+    fn limited(self, bytes: usize) -> Self;
 }
 
-#[tonic::async_trait]
-impl GrpcBenchmarkApiService for StudyService {
-    async fn benchmark_basic_request(
-        &self,
-        request: Request<BasicRequest>,
-    ) -> Result<Response<BasicResponse>, Status> {
-        Ok(Response::new(self.study.basic(request.get_ref()).clone()))
-    }
+/// [`MessageLimits`] for generated servers, whose limits are inherent methods.
+macro_rules! message_limits {
+    ($($server:ty),* $(,)?) => {$(
+        impl crate::server::grpc::MessageLimits for $server {
+            fn limited(self, bytes: usize) -> Self {
+                self.max_decoding_message_size(bytes).max_encoding_message_size(bytes)
+            }
+        }
+    )*};
+}
+pub(crate) use message_limits;
 
-    async fn benchmark_b64_image(
-        &self,
-        request: Request<ImageBase64Request>,
-    ) -> Result<Response<BasicResponse>, Status> {
-        answer(self.study.base64(request.get_ref()))
-    }
-
-    async fn benchmark_binary_image(
-        &self,
-        request: Request<ImageBinaryRequest>,
-    ) -> Result<Response<BasicResponse>, Status> {
-        answer(self.study.binary(request.get_ref()))
-    }
+/// `service` as routes to serve, refusing messages over `body_limit` bytes.
+pub(crate) fn routes<S>(service: S, body_limit: usize) -> Routes
+where
+    S: MessageLimits
+        + tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    Routes::new(service.limited(body_limit))
 }
 
-fn answer(result: Result<&BasicResponse, ServeError>) -> Result<Response<BasicResponse>, Status> {
-    Ok(Response::new(result?.clone()))
+/// Serves gRPC `routes` on `listener` until `shutdown` resolves.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            resource_exhausted_on_oversize::<tonic::body::Body>,
+        ))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
+        .await
+        .map_err(io::Error::other)
 }
 
-/// The study's service, refusing messages over `body_limit` bytes, ready to serve.
-pub fn routes(study: Study, body_limit: usize) -> Routes {
-    Routes::new(
-        GrpcBenchmarkApiServiceServer::new(StudyService { study })
-            .max_decoding_message_size(body_limit)
-            .max_encoding_message_size(body_limit),
-    )
+/// Rewrites tonic's `OUT_OF_RANGE` for an over-limit message to `RESOURCE_EXHAUSTED`, the code
+/// gRPC's C++, Go and Python servers use (and the study's grpc.aio server and TorchServe send).
+fn resource_exhausted_on_oversize<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let out_of_range = HeaderValue::from(Code::OutOfRange as i32);
+    let is_oversize = headers.get("grpc-status") == Some(&out_of_range)
+        && headers
+            .get("grpc-message")
+            .and_then(|message| message.to_str().ok())
+            .is_some_and(|message| message.contains("message%20length%20too%20large"));
+    if is_oversize {
+        headers.insert("grpc-status", HeaderValue::from(Code::ResourceExhausted as i32));
+    }
+    response
 }

@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use servebench::codec::python_json;
 use servebench::inference::{self, Classifier};
 use servebench::postprocess::{self, Labels};
 use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::{ModelConfig, ModelServer, ModelServerConfig};
+use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
+use servebench::server::{ListenConfig, ServerHandle};
 use servebench::vision;
 use tch::Device;
 
@@ -21,12 +23,12 @@ pub fn resnet() -> PathBuf {
 
 /// A model server on loopback serving ResNet-50 as `resnet50` version `1.0`, taking bodies up
 /// to [`LIMIT`].
-pub async fn start(batch: BatchConfig) -> ModelServer {
+pub async fn start(batch: BatchConfig) -> ServerHandle {
     start_with_limit(batch, LIMIT).await
 }
 
 /// [`start`] with another body limit.
-pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ModelServer {
+pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ServerHandle {
     let model = ModelConfig {
         name: "resnet50".into(),
         version: "1.0".into(),
@@ -34,17 +36,19 @@ pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ModelSer
         device: Device::Cpu,
         batch,
     };
-    ModelServer::start(ModelServerConfig { body_limit, models: vec![model], ..Default::default() })
-        .await
-        .unwrap()
+    let listen = ListenConfig { body_limit, ..Default::default() };
+    torchserve::start(ModelServerConfig { listen, models: vec![model] }).await.unwrap()
 }
 
-/// The answer servebench's stages give for `image` when called directly, as JSON.
+/// The answer servebench's stages give for `image` when called directly, as the server writes
+/// it (Python's JSON) read back: a float goes through the same text either way, so answers
+/// compare exactly.
 pub fn direct_answer(image: &[u8]) -> serde_json::Value {
     let classifier = Classifier::load(&resnet(), Device::Cpu).unwrap();
     let input = inference::batch(&[vision::preprocess(image).unwrap()]).unwrap();
     let scores = inference::scores(&classifier.forward(&input).unwrap()).unwrap();
-    serde_json::to_value(postprocess::classify(&scores[0], &Labels::imagenet()).unwrap()).unwrap()
+    let prediction = postprocess::classify(&scores[0], &Labels::imagenet()).unwrap();
+    serde_json::from_slice(&python_json::encode(&prediction).unwrap()).unwrap()
 }
 
 /// Whether two answers name the same classes with probabilities within `1e-4` (a batch of

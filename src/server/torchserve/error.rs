@@ -1,14 +1,19 @@
 //! The one place where the model server's errors become TorchServe's HTTP and gRPC statuses.
 
+use std::sync::Arc;
+
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::codec::CodecError;
-use crate::server::ErrorBody;
+use crate::inference::InferenceError;
+use crate::postprocess::PostprocessError;
 use crate::server::batching::BatchError;
-use crate::vision;
+use crate::server::{BodyError, ErrorBody};
+use crate::vision::VisionError;
 
-/// Why a prediction failed, as TorchServe reports it.
+/// Why a prediction failed, as TorchServe reports it. The message a client sees is the whole
+/// chain of causes ([`crate::error::chain`]).
 #[derive(Debug, thiserror::Error)]
 pub enum PredictError {
     /// No model by that name.
@@ -22,67 +27,95 @@ pub enum PredictError {
         /// The version asked for.
         version: String,
     },
-    /// The request carries no usable image.
-    #[error("{0}")]
-    BadRequest(String),
-    /// The body is over the limit.
-    #[error("request body is larger than the server's limit")]
-    TooLarge,
-    /// The model's queue is full.
-    #[error("Model is overloaded: {0}")]
-    Unavailable(String),
+    /// The request carries no image at all.
+    #[error("the request has no image: send one")]
+    NoImage,
+    /// A gRPC request without the image's input.
+    #[error("the request has no input named data or body (it has {0:?})")]
+    NoInput(Vec<String>),
+    /// A form without the image's field.
+    #[error("the form has no field named data or body")]
+    NoFormField,
+    /// A JSON body that is not one base64 string.
+    #[error("a JSON body must be one base64 string")]
+    NotBase64Json(#[source] CodecError),
+    /// The image's wrapping (base64, a form) does not parse.
+    #[error(transparent)]
+    Malformed(#[from] CodecError),
+    /// The image does not decode.
+    #[error(transparent)]
+    Image(#[from] VisionError),
+    /// The body is over the limit, or could not be read.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// The model's queue is full, or it is shutting down.
+    #[error("Model is overloaded")]
+    Unavailable(#[source] BatchError),
     /// No route for the path (TorchServe's message does not repeat it).
     #[error("Requested resource is not found, please refer to API document.")]
     NoSuchPath,
     /// The path exists, the method does not.
     #[error("Requested method is not allowed")]
     MethodNotAllowed,
-    /// Something that is the server's fault.
-    #[error("{0}")]
-    Internal(String),
+    /// The model failed on the request's batch: the server's fault, not the request's.
+    #[error("the model failed on this request's batch")]
+    Inference(#[source] Arc<InferenceError>),
+    /// The model's scores did not make an answer.
+    #[error("the model's scores make no answer")]
+    Postprocess(#[source] PostprocessError),
+    /// The answer could not be written.
+    #[error("the answer could not be written")]
+    Encode(#[source] CodecError),
+    /// The worker gave no answer for the request's batch (it panicked).
+    #[error("the model's worker failed")]
+    Worker(#[source] BatchError),
 }
 
 impl From<BatchError> for PredictError {
     fn from(error: BatchError) -> Self {
         match error {
-            BatchError::QueueFull { .. } | BatchError::Closed => {
-                Self::Unavailable(error.to_string())
-            }
-            BatchError::WorkerFailed(reason) => Self::Internal(reason),
+            BatchError::QueueFull { .. } | BatchError::Closed => Self::Unavailable(error),
+            BatchError::WorkerFailed(_) => Self::Worker(error),
         }
     }
 }
 
-impl From<CodecError> for PredictError {
-    fn from(error: CodecError) -> Self {
-        Self::BadRequest(error.to_string())
-    }
-}
-
-impl From<vision::VisionError> for PredictError {
-    fn from(error: vision::VisionError) -> Self {
-        Self::BadRequest(error.to_string())
-    }
-}
-
-impl IntoResponse for PredictError {
-    fn into_response(self) -> Response {
-        let (status, kind) = match &self {
+impl PredictError {
+    /// TorchServe's HTTP status and exception name for the error.
+    fn http(&self) -> (StatusCode, &'static str) {
+        match self {
             Self::ModelNotFound(_) => (StatusCode::NOT_FOUND, "ModelNotFoundException"),
             Self::ModelVersionNotFound { .. } => {
                 (StatusCode::NOT_FOUND, "ModelVersionNotFoundException")
             }
             Self::NoSuchPath => (StatusCode::NOT_FOUND, "ResourceNotFoundException"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowedException"),
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequestException"),
-            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException"),
+            Self::Body(BodyError::TooLarge { .. }) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException")
+            }
+            Self::NoImage
+            | Self::NoInput(_)
+            | Self::NoFormField
+            | Self::NotBase64Json(_)
+            | Self::Malformed(_)
+            | Self::Image(_)
+            | Self::Body(BodyError::Unreadable(_)) => {
+                (StatusCode::BAD_REQUEST, "BadRequestException")
+            }
             Self::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException")
             }
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException"),
-        };
-        let body =
-            ErrorBody { code: status.as_u16(), kind: kind.to_owned(), message: self.to_string() };
+            Self::Inference(_) | Self::Postprocess(_) | Self::Encode(_) | Self::Worker(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException")
+            }
+        }
+    }
+}
+
+impl IntoResponse for PredictError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.http();
+        let body = ErrorBody::of(status, kind, &self);
         // As TorchServe's frontend writes it: pretty-printed, two spaces, a newline after.
         let mut json = serde_json::to_vec_pretty(&body).expect("strings and a number serialize");
         json.push(b'\n');
@@ -91,19 +124,18 @@ impl IntoResponse for PredictError {
 }
 
 /// TorchServe's gRPC codes: the caller's mistakes are `INVALID_ARGUMENT` and `NOT_FOUND`, a full
-/// queue is `UNAVAILABLE` (retry later), an oversized body `RESOURCE_EXHAUSTED`.
+/// queue is `UNAVAILABLE` (retry later), an oversized body `RESOURCE_EXHAUSTED`, the server's
+/// own failures `INTERNAL`.
 impl From<PredictError> for tonic::Status {
     fn from(error: PredictError) -> Self {
-        let message = error.to_string();
-        match error {
-            PredictError::ModelNotFound(_)
-            | PredictError::ModelVersionNotFound { .. }
-            | PredictError::NoSuchPath => Self::not_found(message),
-            PredictError::BadRequest(_) => Self::invalid_argument(message),
-            PredictError::TooLarge => Self::resource_exhausted(message),
-            PredictError::Unavailable(_) => Self::unavailable(message),
-            PredictError::MethodNotAllowed => Self::unimplemented(message),
-            PredictError::Internal(_) => Self::internal(message),
+        let message = crate::error::chain(&error);
+        match error.http().0 {
+            StatusCode::NOT_FOUND => Self::not_found(message),
+            StatusCode::BAD_REQUEST => Self::invalid_argument(message),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::resource_exhausted(message),
+            StatusCode::SERVICE_UNAVAILABLE => Self::unavailable(message),
+            StatusCode::METHOD_NOT_ALLOWED => Self::unimplemented(message),
+            _ => Self::internal(message),
         }
     }
 }

@@ -32,12 +32,10 @@ impl InferenceService {
         request: PredictionsRequest,
     ) -> Result<Response<PredictionResponse>, Status> {
         let PredictionsRequest { model_name, model_version, mut input, sequence_id } = request;
-        let image = INPUT_NAMES.iter().find_map(|name| input.remove(*name)).ok_or_else(|| {
-            let keys: Vec<&String> = input.keys().collect();
-            PredictError::BadRequest(format!(
-                "the request has no input named data or body (it has {keys:?})"
-            ))
-        })?;
+        let image = INPUT_NAMES
+            .iter()
+            .find_map(|name| input.remove(*name))
+            .ok_or_else(|| PredictError::NoInput(input.keys().cloned().collect()))?;
         let version = Some(model_version.as_str()).filter(|version| !version.is_empty());
         let Predicted { body, timings } =
             self.models.predict(&model_name, version, image, Duration::ZERO).await?;
@@ -76,11 +74,12 @@ impl InferenceApIsService for InferenceService {
     }
 }
 
+crate::server::grpc::message_limits!(InferenceApIsServiceServer<InferenceService>);
+
 /// The inference API over `models`, refusing messages over `body_limit` bytes, ready to serve.
 pub fn routes(models: Arc<Models>, body_limit: usize) -> Routes {
-    Routes::new(
-        InferenceApIsServiceServer::new(InferenceService { models })
-            .max_decoding_message_size(body_limit)
-            .max_encoding_message_size(body_limit),
+    crate::server::grpc::routes(
+        InferenceApIsServiceServer::new(InferenceService { models }),
+        body_limit,
     )
 }

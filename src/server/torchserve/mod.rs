@@ -3,7 +3,8 @@
 //! ([`grpc`]), with dynamic batching and every request's stage timings in its response.
 //!
 //! Both APIs hand the image to the same [`Models::predict`], so they answer the same bytes and
-//! fail the same way ([`PredictError`]); they differ only in framing.
+//! fail the same way ([`PredictError`]); they differ only in framing. [`start`] serves them on
+//! the shared [`ServerHandle`].
 
 mod error;
 pub mod grpc;
@@ -12,7 +13,6 @@ mod worker;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,9 +23,8 @@ use tch::Device;
 pub use error::PredictError;
 pub use worker::{Answer, ServedModel};
 
-use super::Serving;
 use super::batching::BatchConfig;
-use crate::client::Target;
+use super::{ListenConfig, ServerHandle};
 use crate::codec;
 use crate::postprocess::Labels;
 use crate::timing::{Stage, StageTimings};
@@ -53,31 +52,14 @@ pub struct ModelConfig {
     pub batch: BatchConfig,
 }
 
-/// Where and what to serve.
-#[derive(Clone, Debug)]
+/// Where and what to serve. By default loopback, port 0 for both APIs (tests and benches);
+/// `servebench serve` uses TorchServe's ports, 8080 (REST) and 7070 (gRPC).
+#[derive(Clone, Debug, Default)]
 pub struct ModelServerConfig {
-    /// REST listener (HTTP/1.1 and h2c).
-    pub rest_addr: SocketAddr,
-    /// gRPC listener.
-    pub grpc_addr: SocketAddr,
-    /// Largest accepted request body or gRPC message, in bytes.
-    pub body_limit: usize,
+    /// Where it listens and the largest body it takes.
+    pub listen: ListenConfig,
     /// The models.
     pub models: Vec<ModelConfig>,
-}
-
-/// Loopback, port 0 for both APIs (tests and benches); `servebench serve` uses TorchServe's
-/// ports, 8080 (REST) and 7070 (gRPC).
-impl Default for ModelServerConfig {
-    fn default() -> Self {
-        let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        Self {
-            rest_addr: loopback,
-            grpc_addr: loopback,
-            body_limit: super::DEFAULT_BODY_LIMIT,
-            models: Vec::new(),
-        }
-    }
 }
 
 /// A successful prediction, ready for either API.
@@ -121,7 +103,7 @@ impl Models {
             });
         }
         if image.is_empty() {
-            return Err(PredictError::BadRequest("the request has no image: send one".to_owned()));
+            return Err(PredictError::NoImage);
         }
         let batched = model.batcher().submit(image)?.await?;
         let (prediction, mut timings) = batched.output?;
@@ -129,43 +111,15 @@ impl Models {
         timings.record(Stage::Decode, unwrapped);
         let body = timings
             .time(Stage::Encode, || codec::python_json::encode(&prediction))
-            .map_err(|error| PredictError::Internal(error.to_string()))?;
+            .map_err(PredictError::Encode)?;
         Ok(Predicted { body, timings })
     }
 }
 
-/// The model server, running on the current tokio runtime until shut down or dropped.
-pub struct ModelServer {
-    serving: Serving,
-}
-
-impl ModelServer {
-    /// Loads every model, then binds both APIs and serves.
-    pub async fn start(config: ModelServerConfig) -> io::Result<Self> {
-        let models = Arc::new(Models::start(&config.models)?);
-        let router = rest::router(Arc::clone(&models), config.body_limit);
-        let routes = grpc::routes(models, config.body_limit);
-        let serving = Serving::start(config.rest_addr, config.grpc_addr, router, routes).await?;
-        Ok(Self { serving })
-    }
-
-    /// The REST listener's bound address.
-    pub fn rest_addr(&self) -> SocketAddr {
-        self.serving.rest_addr
-    }
-
-    /// The gRPC listener's bound address.
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.serving.grpc_addr
-    }
-
-    /// Both listeners as a client [`Target`].
-    pub fn target(&self) -> Target {
-        Target::at(self.rest_addr(), self.grpc_addr())
-    }
-
-    /// Stops accepting, lets in-flight requests finish, and returns the first serving error.
-    pub async fn shutdown(self) -> io::Result<()> {
-        self.serving.shutdown().await
-    }
+/// Loads every model, then binds both APIs and serves them in background tasks.
+pub async fn start(config: ModelServerConfig) -> io::Result<ServerHandle> {
+    let models = Arc::new(Models::start(&config.models)?);
+    let router = rest::router(Arc::clone(&models));
+    let routes = grpc::routes(models, config.listen.body_limit);
+    ServerHandle::start(&config.listen, router, routes).await
 }

@@ -9,17 +9,18 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::{HEALTHY, INPUT_NAMES, Models, PredictError};
 use crate::codec;
+use crate::server::{Body, BodyError};
 use crate::timing;
 
-/// The routes over `models`, refusing bodies over `body_limit` bytes with 413.
-pub fn router(models: Arc<Models>, body_limit: usize) -> Router {
+/// The routes over `models`; the server's body limit (413 over it) is applied when it starts.
+pub fn router(models: Arc<Models>) -> Router {
     Router::new()
         .route("/ping", get(ping))
         // `curl -T image.jpg` PUTs, and TorchServe's documentation uses exactly that.
@@ -27,7 +28,6 @@ pub fn router(models: Arc<Models>, body_limit: usize) -> Router {
         .route("/predictions/{model}/{version}", post(predict_version).put(predict_version))
         .method_not_allowed_fallback(|| async { PredictError::MethodNotAllowed })
         .fallback(|| async { PredictError::NoSuchPath })
-        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(models)
 }
 
@@ -38,17 +38,19 @@ async fn ping() -> impl IntoResponse {
 async fn predict_latest(
     State(models): State<Arc<Models>>,
     Path(model): Path<String>,
-    request: Request,
+    headers: HeaderMap,
+    body: Result<Body, BodyError>,
 ) -> Response {
-    predict(&models, &model, None, request).await.unwrap_or_else(IntoResponse::into_response)
+    predict(&models, &model, None, &headers, body).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn predict_version(
     State(models): State<Arc<Models>>,
     Path((model, version)): Path<(String, String)>,
-    request: Request,
+    headers: HeaderMap,
+    body: Result<Body, BodyError>,
 ) -> Response {
-    predict(&models, &model, Some(&version), request)
+    predict(&models, &model, Some(&version), &headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -57,22 +59,15 @@ async fn predict(
     models: &Models,
     name: &str,
     version: Option<&str>,
-    request: Request,
+    headers: &HeaderMap,
+    body: Result<Body, BodyError>,
 ) -> Result<Response, PredictError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body =
-        Bytes::from_request(request, &()).await.map_err(|rejection| match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => PredictError::TooLarge,
-            _ => PredictError::BadRequest(rejection.body_text()),
-        })?;
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let Body(body) = body?;
     // Unwrapping the image (base64, a form) is decoding too: it counts under `decode`.
     let started = Instant::now();
-    let image = image_bytes(&content_type, body)?;
+    let image = image_bytes(content_type, body)?;
     let predicted = models.predict(name, version, image, started.elapsed()).await?;
     let mut response =
         ([(header::CONTENT_TYPE, "application/json")], predicted.body).into_response();
@@ -96,15 +91,11 @@ fn image_bytes(content_type: &str, body: Bytes) -> Result<Bytes, PredictError> {
             .iter()
             .find_map(|name| parts.iter().find(|part| part.name.as_deref() == Some(name)))
             .map(|part| part.data.clone())
-            .ok_or_else(|| {
-                PredictError::BadRequest("the form has no field named data or body".to_owned())
-            });
+            .ok_or(PredictError::NoFormField);
     }
     if !media_type.starts_with("application/json") {
         return Ok(body);
     }
-    let text: String = codec::json::decode(&body).map_err(|error| {
-        PredictError::BadRequest(format!("a JSON body must be one base64 string: {error}"))
-    })?;
+    let text: String = codec::json::decode(&body).map_err(PredictError::NotBase64Json)?;
     Ok(codec::base64::decode(text.as_bytes())?)
 }

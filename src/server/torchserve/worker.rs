@@ -7,15 +7,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::ModelConfig;
+use super::{ModelConfig, PredictError};
 use crate::inference::{self, Classifier, InferenceError};
 use crate::postprocess::{self, Labels, Prediction};
 use crate::server::batching::Batcher;
 use crate::timing::{Stage, StageTimings};
 use crate::vision;
 
-/// What one image request gets back from its model's workers.
-pub type Answer = Result<(Prediction, StageTimings), vision::VisionError>;
+/// What one image request gets back from its model's workers: its prediction, or why there is
+/// none (its image, or its batch's inference, failed).
+pub type Answer = Result<(Prediction, StageTimings), PredictError>;
 
 /// A served model: its batcher, whose workers run decode, preprocess, infer and postprocess.
 pub struct ServedModel {
@@ -78,29 +79,30 @@ fn run_batch(classifier: &Classifier, labels: &Labels, images: &[Bytes]) -> Vec<
         timing.record(Stage::Queue, all_prepared.saturating_sub(own));
     }
     let inputs: Vec<&vision::ChwImage> = prepared.iter().filter_map(|r| r.as_ref().ok()).collect();
+    // A libtorch failure is the server's, not the request's: every request of the batch is
+    // answered with it (500), and the worker goes on serving.
     let mut scores = if inputs.is_empty() {
-        Vec::new().into_iter()
+        Ok(Vec::new().into_iter())
     } else {
         let started = Instant::now();
-        // A libtorch failure here is the server's, not the request's: the batcher turns the
-        // panic into a 500 for this batch's requests and the worker goes on serving.
-        let rows =
-            infer(classifier, &inputs).expect("a loaded classifier runs a batch of 224x224 images");
+        let rows = infer(classifier, &inputs);
         let elapsed = started.elapsed();
         for (timing, _) in timings.iter_mut().zip(&prepared).filter(|(_, p)| p.is_ok()) {
             timing.record(Stage::Infer, elapsed);
         }
-        rows.into_iter()
+        rows.map(Vec::into_iter).map_err(Arc::new)
     };
     prepared
         .into_iter()
         .zip(timings)
         .map(|(prepared, mut timing)| {
             prepared?;
-            let row = scores.next().expect("one row of scores per prepared image");
+            let rows =
+                scores.as_mut().map_err(|error| PredictError::Inference(Arc::clone(error)))?;
+            let row = rows.next().expect("infer checked: one row of scores per prepared image");
             let prediction = timing
                 .time(Stage::Postprocess, || postprocess::classify(&row, labels))
-                .expect("the classifier's class count was checked against the labels at start");
+                .map_err(PredictError::Postprocess)?;
             Ok((prediction, timing))
         })
         .collect()
@@ -112,5 +114,9 @@ fn infer(
 ) -> Result<Vec<Vec<f32>>, InferenceError> {
     let batch =
         inference::to_device(&inference::batch(inputs.iter().copied())?, classifier.device())?;
-    inference::scores(&classifier.forward(&batch)?)
+    let rows = inference::scores(&classifier.forward(&batch)?)?;
+    if rows.len() != inputs.len() {
+        return Err(InferenceError::RowCount { images: inputs.len(), rows: rows.len() });
+    }
+    Ok(rows)
 }

@@ -26,9 +26,10 @@ impl Default for Judgement {
     }
 }
 
-/// What became of an id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// What became of an id: the judge's three verdicts, and the comparison's two for an id only
+/// one side has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Slower beyond the threshold, with the confidence asked for.
     Regressed,
@@ -36,6 +37,10 @@ pub enum Verdict {
     Improved,
     /// Neither: within the threshold, or not surely beyond it.
     Unchanged,
+    /// Only base has the id (head removed or renamed it).
+    OnlyInBase,
+    /// Only head has the id (a new one).
+    OnlyInHead,
 }
 
 /// One id, compared.

@@ -1,0 +1,117 @@
+//! `end_to_end/...`: a model server's requests end to end, their time attributed to stages
+//! (`benches/end_to_end.rs`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{Device, Family, Group, IdError, counted, family, named};
+use crate::fixtures::{ImageSize, STUDY_SIZES};
+use crate::transport::Route;
+
+/// The server a route is measured against: servebench's model server on a device with a
+/// batch size, or an external server speaking TorchServe's APIs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Setup {
+    /// `<device>_b<batch>`: servebench's model server, ResNet-50 on `device`, batches of up to
+    /// `batch` requests.
+    Local {
+        /// Where the model runs.
+        device: Device,
+        /// The most requests inferred together.
+        batch: usize,
+    },
+    /// `external`: whatever `SERVEBENCH_MODEL_*_TARGET` points at.
+    External,
+}
+
+impl Setup {
+    /// The model server setups the bench measures, where the machine has the device:
+    /// TorchServe's default (batch 1) and batches of up to 8, on the CPU and on CUDA.
+    pub const LOCAL: [Self; 4] = [
+        Self::Local { device: Device::Cpu, batch: 1 },
+        Self::Local { device: Device::Cpu, batch: 8 },
+        Self::Local { device: Device::Cuda, batch: 1 },
+        Self::Local { device: Device::Cuda, batch: 8 },
+    ];
+
+    /// The device of a local setup.
+    pub fn device(self) -> Option<Device> {
+        match self {
+            Self::Local { device, .. } => Some(device),
+            Self::External => None,
+        }
+    }
+}
+
+impl fmt::Display for Setup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Local { device, batch } => write!(f, "{}_b{batch}", device.name()),
+            Self::External => f.write_str("external"),
+        }
+    }
+}
+
+impl FromStr for Setup {
+    type Err = IdError;
+
+    fn from_str(text: &str) -> Result<Self, IdError> {
+        let local = |(device, batch): (&str, &str)| {
+            Some(Self::Local {
+                device: named(&Device::ALL, Device::name, device)?,
+                batch: counted('b', batch)?,
+            })
+        };
+        match text {
+            "external" => Some(Self::External),
+            _ => text.split_once('_').and_then(local),
+        }
+        .ok_or_else(|| IdError(text.to_owned()))
+    }
+}
+
+/// `end_to_end/<route>/<size>/<setup>`: 20 concurrent requests of the study's noise JPEG.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EndToEndId {
+    /// How the image travels.
+    pub route: Route,
+    /// The image's size.
+    pub size: ImageSize,
+    /// The server.
+    pub setup: Setup,
+}
+
+family!(EndToEndId, EndToEnd);
+
+impl Family for EndToEndId {
+    const GROUP: Group = Group::EndToEnd;
+
+    fn function(&self) -> String {
+        self.route.name().to_owned()
+    }
+
+    fn parameter(&self) -> Option<String> {
+        Some(format!("{}/{}", self.size, self.setup))
+    }
+
+    fn from_segments(segments: &[&str]) -> Option<Self> {
+        let [route, size, setup] = segments else { return None };
+        Some(Self {
+            route: route.parse().ok()?,
+            size: size.parse().ok()?,
+            setup: setup.parse().ok()?,
+        })
+    }
+
+    fn all() -> Vec<Self> {
+        let mut all = Vec::new();
+        for setup in Setup::LOCAL.into_iter().chain([Setup::External]) {
+            for route in Route::ALL {
+                for size in STUDY_SIZES {
+                    all.push(Self { route, size, setup });
+                }
+            }
+        }
+        all
+    }
+}

@@ -1,0 +1,75 @@
+//! Request bodies under a limit, for every servebench REST server: [`limit`] caps a router's
+//! bodies, and the [`Body`] extractor reads one whole, refusing it with a [`BodyError`] that
+//! each server turns into its own error (413 when over the limit).
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::ErrorBody;
+
+/// The limit a router's bodies are held to, for its error messages.
+#[derive(Clone, Copy, Debug)]
+struct BodyLimit(usize);
+
+/// `router` refusing bodies over `limit` bytes.
+pub(crate) fn limit(router: axum::Router, limit: usize) -> axum::Router {
+    router.layer(DefaultBodyLimit::max(limit)).layer(Extension(BodyLimit(limit)))
+}
+
+/// Why a body was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The body is larger than the server takes.
+    #[error("request body is larger than the server's limit of {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body could not be read (for example, the connection broke off).
+    #[error("could not read the request body")]
+    Unreadable(#[source] BytesRejection),
+}
+
+impl BodyError {
+    /// The HTTP status and the error body's `type`: 413 `PayloadTooLarge`, 400
+    /// `BodyReadFailed`.
+    pub(crate) fn http(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Self::Unreadable(_) => (StatusCode::BAD_REQUEST, "BodyReadFailed"),
+        }
+    }
+}
+
+/// A handler that takes [`Body`] without its `Result` answers its rejection so: 413 or 400
+/// with the [`ErrorBody`] JSON. servebench's handlers take the `Result` and answer in their
+/// server's own words.
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.http();
+        ErrorBody::response(status, kind, &self)
+    }
+}
+
+/// The whole request body, read under the limit the server applies to its router.
+#[derive(Debug)]
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = BodyError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, BodyError> {
+        let limit = request.extensions().get::<BodyLimit>().map_or(usize::MAX, |limit| limit.0);
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(BodyError::TooLarge { limit })
+            }
+            Err(rejection) => Err(BodyError::Unreadable(rejection)),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Transport stage, what both ends agree on: the protocols and routes a request can travel by,
+//! where a server is ([`Target`]) and how large a body may be. Servers (`server`) and clients
+//! (`client`) both import this module and never each other, so either side can be swapped for
+//! someone else's.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+/// Largest request body (REST) or message (gRPC) accepted by default, by servebench's servers
+/// and clients alike: 64 MiB, room for the study's largest request (2.3 MB of JPEG, 3.1 MB as
+/// base64) and far past axum's 2 MB and tonic's 4 MB defaults.
+pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
+
+/// A name that is not one of a type's names.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {name:?}")]
+pub struct UnknownName {
+    /// What was being named (`protocol`, `route`).
+    pub what: &'static str,
+    /// The name given.
+    pub name: String,
+}
+
+/// The value of `all` whose `name` is `text`.
+pub(crate) fn by_name<T: Copy>(
+    what: &'static str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    text: &str,
+) -> Result<T, UnknownName> {
+    all.iter()
+        .copied()
+        .find(|value| name(*value) == text)
+        .ok_or_else(|| UnknownName { what, name: text.to_owned() })
+}
+
+/// Which HTTP a REST exchange speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HttpVersion {
+    /// HTTP/1.1: one request per connection at a time, a pool for concurrency.
+    Http1,
+    /// HTTP/2 cleartext with prior knowledge (h2c, no upgrade dance): one connection,
+    /// multiplexed.
+    Http2,
+}
+
+/// How the study's requests travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// REST over HTTP/1.1.
+    RestH1,
+    /// REST over HTTP/2 cleartext.
+    RestH2,
+    /// gRPC over one HTTP/2 channel.
+    Grpc,
+}
+
+impl Protocol {
+    /// Every protocol, in report order.
+    pub const ALL: [Self; 3] = [Self::RestH1, Self::RestH2, Self::Grpc];
+
+    /// The name in bench ids and on the command line: `rest_h1`, `rest_h2`, `grpc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RestH1 => "rest_h1",
+            Self::RestH2 => "rest_h2",
+            Self::Grpc => "grpc",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        by_name("protocol", &Self::ALL, Self::name, text)
+    }
+}
+
+/// How a REST request to a model server carries the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Body {
+    /// The body is the image (`curl -T image.jpg`).
+    Raw,
+    /// A `multipart/form-data` form with the image as field `data` (`curl -F data=@image.jpg`).
+    Multipart,
+    /// A JSON string of the image in base64 (what the study's client sent).
+    Base64,
+}
+
+/// How an image travels to a model server speaking TorchServe's inference APIs: REST with a
+/// body kind over an HTTP version, or gRPC's `Predictions` with the image under input `data`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Route {
+    /// `POST /predictions/{model}`.
+    Rest(HttpVersion, Body),
+    /// `InferenceAPIsService/Predictions`.
+    Grpc,
+}
+
+impl Route {
+    /// Every route, in report order: REST over HTTP/1.1 then HTTP/2, each raw, multipart and
+    /// base64, then gRPC.
+    pub const ALL: [Self; 7] = [
+        Self::Rest(HttpVersion::Http1, Body::Raw),
+        Self::Rest(HttpVersion::Http1, Body::Multipart),
+        Self::Rest(HttpVersion::Http1, Body::Base64),
+        Self::Rest(HttpVersion::Http2, Body::Raw),
+        Self::Rest(HttpVersion::Http2, Body::Multipart),
+        Self::Rest(HttpVersion::Http2, Body::Base64),
+        Self::Grpc,
+    ];
+
+    /// The name in bench ids: `rest_h1_raw`, `rest_h2_multipart`, `grpc_raw`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rest(HttpVersion::Http1, Body::Raw) => "rest_h1_raw",
+            Self::Rest(HttpVersion::Http1, Body::Multipart) => "rest_h1_multipart",
+            Self::Rest(HttpVersion::Http1, Body::Base64) => "rest_h1_base64",
+            Self::Rest(HttpVersion::Http2, Body::Raw) => "rest_h2_raw",
+            Self::Rest(HttpVersion::Http2, Body::Multipart) => "rest_h2_multipart",
+            Self::Rest(HttpVersion::Http2, Body::Base64) => "rest_h2_base64",
+            Self::Grpc => "grpc_raw",
+        }
+    }
+
+    /// The protocol it travels by.
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Self::Rest(HttpVersion::Http1, _) => Protocol::RestH1,
+            Self::Rest(HttpVersion::Http2, _) => Protocol::RestH2,
+            Self::Grpc => Protocol::Grpc,
+        }
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Route {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        by_name("route", &Self::ALL, Self::name, text)
+    }
+}
+
+/// Environment variables naming an external server's REST and gRPC URLs (`http://host:port`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetEnv {
+    /// The variable naming the REST URL.
+    pub rest: &'static str,
+    /// The variable naming the gRPC URL.
+    pub grpc: &'static str,
+}
+
+/// Where the transport benches find another server speaking the study's protocol.
+pub const STUDY_TARGET_ENV: TargetEnv =
+    TargetEnv { rest: "SERVEBENCH_REST_TARGET", grpc: "SERVEBENCH_GRPC_TARGET" };
+/// Where the end-to-end benches find another server speaking TorchServe's inference APIs (a
+/// real TorchServe: `http://host:8080` and `http://host:7070`).
+pub const MODEL_TARGET_ENV: TargetEnv =
+    TargetEnv { rest: "SERVEBENCH_MODEL_REST_TARGET", grpc: "SERVEBENCH_MODEL_GRPC_TARGET" };
+
+/// Where a server's two APIs are: base URLs such as `http://127.0.0.1:8000`. Empty where a
+/// server does not speak that API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Target {
+    /// The REST server's base URL.
+    pub rest: String,
+    /// The gRPC server's base URL.
+    pub grpc: String,
+}
+
+impl Target {
+    /// Servers listening at these addresses, in cleartext.
+    pub fn at(rest: SocketAddr, grpc: SocketAddr) -> Self {
+        Self { rest: format!("http://{rest}"), grpc: format!("http://{grpc}") }
+    }
+
+    /// This target with each URL replaced by `env`'s variable where set, so the same benches
+    /// measure someone else's server speaking the same protocol.
+    pub fn overridden_by_env(self, env: TargetEnv) -> Self {
+        self.overridden_by(env, |name| std::env::var(name).ok())
+    }
+
+    fn overridden_by(self, env: TargetEnv, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let url = |name| lookup(name).filter(|url| !url.is_empty());
+        Self { rest: url(env.rest).unwrap_or(self.rest), grpc: url(env.grpc).unwrap_or(self.grpc) }
+    }
+
+    /// The base URL `protocol` talks to.
+    pub fn url(&self, protocol: Protocol) -> &str {
+        match protocol {
+            Protocol::RestH1 | Protocol::RestH2 => &self.rest,
+            Protocol::Grpc => &self.grpc,
+        }
+    }
+
+    /// Whether neither API has a URL.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty() && self.grpc.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variable_redirects_only_its_protocol() {
+        let local = Target { rest: "http://local:1".into(), grpc: "http://local:2".into() };
+        fn env(
+            rest: Option<&'static str>,
+            grpc: Option<&'static str>,
+        ) -> impl Fn(&str) -> Option<String> {
+            move |name| match name {
+                "SERVEBENCH_REST_TARGET" => rest.map(str::to_owned),
+                "SERVEBENCH_GRPC_TARGET" => grpc.map(str::to_owned),
+                _ => None,
+            }
+        }
+        assert_eq!(local.clone().overridden_by(STUDY_TARGET_ENV, env(None, None)), local);
+        assert_eq!(local.clone().overridden_by(STUDY_TARGET_ENV, env(Some(""), Some(""))), local);
+        let rest_only =
+            local.clone().overridden_by(STUDY_TARGET_ENV, env(Some("http://far:8000"), None));
+        assert_eq!(rest_only.url(Protocol::RestH1), "http://far:8000");
+        assert_eq!(rest_only.url(Protocol::RestH2), "http://far:8000");
+        assert_eq!(rest_only.url(Protocol::Grpc), "http://local:2");
+        let both = local.overridden_by(
+            STUDY_TARGET_ENV,
+            env(Some("http://far:8000"), Some("http://far:50051")),
+        );
+        assert_eq!(both.url(Protocol::Grpc), "http://far:50051");
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for protocol in Protocol::ALL {
+            assert_eq!(protocol.name().parse(), Ok(protocol));
+        }
+        for route in Route::ALL {
+            assert_eq!(route.name().parse(), Ok(route));
+        }
+        assert!("rest_h3".parse::<Protocol>().is_err());
+    }
+}
