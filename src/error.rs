@@ -1,8 +1,32 @@
 //! Errors at the edge: servebench's error types keep their causes as sources and leave them
 //! out of their own message, so whoever finally shows one (a server's error body, the CLI, a
-//! bench's panic) prints the whole chain with [`chain`], each cause once.
+//! bench's panic) prints the whole chain with [`chain`], each cause once. And the one error
+//! every named value (a protocol, a scene, a stage) gives for a name it does not know.
 
 use std::error::Error;
+
+/// A name that is not one of a type's names.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {name:?}")]
+pub struct UnknownName {
+    /// What was being named (`protocol`, `route`).
+    pub what: &'static str,
+    /// The name given.
+    pub name: String,
+}
+
+/// The value of `all` whose `name` is `text`: how every named enum parses its names.
+pub(crate) fn by_name<T: Copy>(
+    what: &'static str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    text: &str,
+) -> Result<T, UnknownName> {
+    all.iter()
+        .copied()
+        .find(|value| name(*value) == text)
+        .ok_or_else(|| UnknownName { what, name: text.to_owned() })
+}
 
 /// `error`'s message followed by each of its causes': `a: b: c`.
 pub fn chain(error: &(dyn Error + '_)) -> String {

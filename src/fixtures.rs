@@ -15,8 +15,8 @@ use image::{ExtendedColorType, ImageEncoder};
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, SamplingFactor};
 
 use crate::codec;
+use crate::error::{UnknownName, by_name};
 use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
-use crate::transport::{UnknownName, by_name};
 
 /// The seed every fixture is derived from.
 pub const SEED: u64 = 2023;

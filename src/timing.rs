@@ -160,6 +160,15 @@ pub enum ClientStage {
 impl ClientStage {
     /// Every client stage, in request order.
     pub const ALL: [Self; 3] = [Self::Encode, Self::Wait, Self::Decode];
+
+    /// `encode`, `wait` or `decode`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Encode => "encode",
+            Self::Wait => "wait",
+            Self::Decode => "decode",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -171,7 +180,8 @@ mod tests {
         for stage in Stage::ALL {
             assert_eq!(serde_json::to_value(stage).unwrap(), stage.name());
         }
-        let names = ClientStage::ALL.map(|stage| serde_json::to_value(stage).unwrap());
-        assert_eq!(names, ["encode", "wait", "decode"]);
+        for stage in ClientStage::ALL {
+            assert_eq!(serde_json::to_value(stage).unwrap(), stage.name());
+        }
     }
 }

@@ -7,33 +7,12 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use crate::error::{UnknownName, by_name};
+
 /// Largest request body (REST) or message (gRPC) accepted by default, by servebench's servers
 /// and clients alike: 64 MiB, room for the study's largest request (2.3 MB of JPEG, 3.1 MB as
 /// base64) and far past axum's 2 MB and tonic's 4 MB defaults.
 pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
-
-/// A name that is not one of a type's names.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} {name:?}")]
-pub struct UnknownName {
-    /// What was being named (`protocol`, `route`).
-    pub what: &'static str,
-    /// The name given.
-    pub name: String,
-}
-
-/// The value of `all` whose `name` is `text`.
-pub(crate) fn by_name<T: Copy>(
-    what: &'static str,
-    all: &[T],
-    name: impl Fn(T) -> &'static str,
-    text: &str,
-) -> Result<T, UnknownName> {
-    all.iter()
-        .copied()
-        .find(|value| name(*value) == text)
-        .ok_or_else(|| UnknownName { what, name: text.to_owned() })
-}
 
 /// Which HTTP a REST exchange speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

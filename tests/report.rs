@@ -168,6 +168,11 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 620.00 | 2.50 | 7.20 | 56.00 |"),
         "{markdown}"
     );
+    assert!(markdown.contains(
+        "| route | requests | client encode | network | queue | decode | preprocess | infer | \
+         postprocess | server encode | client decode | total |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    ));
     // Beside the bar, the stage benches that are the server's stages: preprocess is the resize
     // (and crop) of the decoded image, not `vision/preprocess`, which decodes as well.
     let alone = markdown.lines().find(|line| line.starts_with("Stage benches alone")).unwrap();

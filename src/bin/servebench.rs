@@ -252,7 +252,7 @@ mod serve {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use servebench::ids::Device;
+    use servebench::ids::{Device, Model};
     use servebench::inference;
     use servebench::server::ListenConfig;
     use servebench::server::batching::BatchConfig;
@@ -297,8 +297,7 @@ mod serve {
     }
 
     pub async fn run(args: ServeArgs) -> std::io::Result<()> {
-        let path =
-            args.model.unwrap_or_else(|| inference::model_path(servebench::ids::Model::Resnet50));
+        let path = args.model.unwrap_or_else(|| inference::model_path(Model::Resnet50));
         let device = inference::device(args.device);
         let batch = BatchConfig {
             batch_size: args.batch_size,

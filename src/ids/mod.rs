@@ -290,7 +290,7 @@ use family;
 
 /// The value of `all` named `text` by `name`.
 fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
-    all.iter().copied().find(|value| name(*value) == text)
+    crate::error::by_name("id segment", all, name, text).ok()
 }
 
 /// `b8` or `c20`: a count after a one-letter prefix, in its one canonical form.

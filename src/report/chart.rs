@@ -3,7 +3,9 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-/// One bar: a label and its segments' lengths in milliseconds, in [`SEGMENTS`] order.
+use crate::timing::{ClientStage, Stage};
+
+/// One bar: a label and its segments' lengths in milliseconds, in [`Segment::ALL`] order.
 pub struct Bar {
     /// What the bar is (a route).
     pub label: String,
@@ -11,19 +13,44 @@ pub struct Bar {
     pub segments: Vec<f64>,
 }
 
-/// The segments of a request's time, in the order they happen.
-pub const SEGMENTS: [&str; 9] = [
-    "client encode",
-    "network",
-    "queue",
-    "decode",
-    "preprocess",
-    "infer",
-    "postprocess",
-    "server encode",
-    "client decode",
-];
+/// A part of an end-to-end request's time, as the chart stacks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment {
+    /// A stage on the client.
+    Client(ClientStage),
+    /// The client's wait less the server's own stages: framing, copies and the network.
+    Network,
+    /// A stage in the server.
+    Server(Stage),
+}
 
+impl Segment {
+    /// Every segment of a request's time, in the order they happen.
+    pub const ALL: [Self; 9] = [
+        Self::Client(ClientStage::Encode),
+        Self::Network,
+        Self::Server(Stage::Queue),
+        Self::Server(Stage::Decode),
+        Self::Server(Stage::Preprocess),
+        Self::Server(Stage::Infer),
+        Self::Server(Stage::Postprocess),
+        Self::Server(Stage::Encode),
+        Self::Client(ClientStage::Decode),
+    ];
+
+    /// Its name in the chart's key and the report's tables: the stage's, with `client` or
+    /// `server` before the stages both sides have.
+    pub fn label(self) -> String {
+        match self {
+            Self::Client(stage) => format!("client {}", stage.name()),
+            Self::Network => "network".to_owned(),
+            Self::Server(Stage::Encode) => "server encode".to_owned(),
+            Self::Server(stage) => stage.name().to_owned(),
+        }
+    }
+}
+
+/// One per [`Segment::ALL`].
 const COLORS: [RGBColor; 9] = [
     RGBColor(0x9e, 0x9e, 0x9e),
     RGBColor(0x42, 0x85, 0xf4),
@@ -46,7 +73,7 @@ const KEY_LINE: u32 = 20;
 /// `title`; the key stands beside the plot, so no bar is ever drawn under it.
 pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
     let mut svg = String::new();
-    let key_height = 70 + KEY_LINE * SEGMENTS.len() as u32;
+    let key_height = 70 + KEY_LINE * Segment::ALL.len() as u32;
     let height = (90 + 34 * bars.len() as u32).max(key_height);
     let totals: Vec<f64> = bars.iter().map(|bar| bar.segments.iter().sum()).collect();
     let longest = totals.iter().copied().fold(0.0, f64::max);
@@ -97,11 +124,12 @@ pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
                 Text::new(format!(" {total:.1}"), (*total, row_y(row) + 0.5), total_style.clone())
             }))
             .map_err(|e| e.to_string())?;
-        for (line, (name, color)) in SEGMENTS.iter().zip(COLORS).enumerate() {
+        for (line, (segment, color)) in Segment::ALL.iter().zip(COLORS).enumerate() {
             let y = 20 + KEY_LINE as i32 * line as i32;
             key.draw(&Rectangle::new([(10, y), (22, y + 12)], color.filled()))
                 .map_err(|e| e.to_string())?;
-            key.draw(&Text::new(*name, (28, y), ("sans-serif", 13))).map_err(|e| e.to_string())?;
+            key.draw(&Text::new(segment.label(), (28, y), ("sans-serif", 13)))
+                .map_err(|e| e.to_string())?;
         }
         root.present().map_err(|e| e.to_string())?;
     }

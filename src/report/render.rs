@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::chart::{self, Bar};
+use super::chart::{self, Bar, Segment};
 use super::criterion::{self, Measurement, Throughput};
 use super::run::{self, RunInfo};
 use super::templates;
@@ -17,7 +17,7 @@ use crate::ids::{
     BenchId, CodecId, Direction, EndToEndId, Group, InferenceId, Model, Payload, PostprocessId,
     Setup, TransportId, VisionId, VisionStep, Wrapping,
 };
-use crate::timing::{ClientStage, Stage};
+use crate::timing::ClientStage;
 use crate::transport::{Body, HttpVersion, Protocol, Route};
 
 /// The study's TorchServe columns first (B64 REST, Binary REST, Binary gRPC), then the rest.
@@ -163,6 +163,7 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
         study: study_tables(&results, &links),
         torchserve: torchserve_tables(&results, &links),
         scenarios,
+        segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
         missing: missing(&results, &unknown, &stages),
         ids: measurements.len(),
@@ -196,6 +197,8 @@ struct Context {
     study: Vec<StudyTable>,
     torchserve: Vec<TorchServeTable>,
     scenarios: Vec<Scenario>,
+    /// The charts' segments, as the tables head their columns.
+    segments: Vec<String>,
     groups: Vec<GroupTable>,
     missing: Vec<String>,
     ids: usize,
@@ -393,13 +396,14 @@ fn seconds(ns: f64) -> String {
 /// The chart's segments for one id's stage means.
 fn segments(means: &StageMeans) -> Vec<f64> {
     let server_total: f64 = means.server.values().sum();
-    let mut segments = vec![
-        means.client(ClientStage::Encode),
-        (means.client(ClientStage::Wait) - server_total).max(0.0),
-    ];
-    segments.extend(Stage::ALL.map(|stage| means.server(stage)));
-    segments.push(means.client(ClientStage::Decode));
-    segments
+    Segment::ALL
+        .iter()
+        .map(|segment| match *segment {
+            Segment::Client(stage) => means.client(stage),
+            Segment::Network => (means.client(ClientStage::Wait) - server_total).max(0.0),
+            Segment::Server(stage) => means.server(stage),
+        })
+        .collect()
 }
 
 fn scenarios(
