@@ -227,6 +227,7 @@ fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
     assert_eq!(first["id"], "codec/base64_decode/720x1280");
     assert!(first["base_ns"].is_f64() && first["change"].is_f64(), "{first}");
     assert!(first["lower"].is_f64() && first["upper"].is_f64(), "{first}");
+    assert!(first["p_regressed"].as_f64().unwrap() > 0.5, "{first}");
     assert_eq!(first["verdict"], "unchanged");
     let markdown = outcome.markdown(None).unwrap();
     assert!(markdown.contains("**1 regressed**") && markdown.contains(&planted), "{markdown}");

@@ -153,7 +153,8 @@ mod report {
     pub struct CompareArgs {
         /// The base: a git ref (`main`, a commit), `.` for the working tree, or with
         /// --baselines a saved Criterion baseline.
-        base: String,
+        #[arg(required_unless_present = "rejudge")]
+        base: Option<String>,
         /// The head, as base; the working tree by default.
         #[arg(default_value = WORKING_TREE)]
         head: String,
@@ -161,6 +162,10 @@ mod report {
         /// building or running anything.
         #[arg(long)]
         baselines: bool,
+        /// Judge again the runs an earlier comparison kept in --out (another --threshold or
+        /// --confidence), without building or running anything.
+        #[arg(long, conflicts_with = "baselines")]
+        rejudge: bool,
         /// A bench target to run (repeatable) [default: every bench]
         #[arg(long = "bench")]
         benches: Vec<String>,
@@ -176,7 +181,8 @@ mod report {
         /// Slower by more than this many percent counts as a regression.
         #[arg(long, default_value_t = 5.0)]
         threshold: f64,
-        /// How sure, in percent, a verdict must be.
+        /// How sure, in percent, the verdicts must be: 100 less the false discovery rate
+        /// allowed over all the ids compared.
         #[arg(long, default_value_t = 99.0)]
         confidence: f64,
         /// KEY=VALUE for base's bench runs (repeatable).
@@ -206,16 +212,19 @@ mod report {
             ..Judgement::default()
         };
         let out = args.out.unwrap_or_else(|| out_dir().join("compare"));
-        let outcome = if args.baselines {
+        let base = args.base.unwrap_or_default();
+        let outcome = if args.rejudge {
+            compare::rejudge(&out, &judgement)?
+        } else if args.baselines {
             compare::compare_baselines(
                 &attribution::criterion_home(),
-                &args.base,
+                &base,
                 &args.head,
                 &judgement,
             )?
         } else {
             compare::compare(&CompareConfig {
-                base: Side { git_ref: args.base, env: args.base_env },
+                base: Side { git_ref: base, env: args.base_env },
                 head: Side { git_ref: args.head, env: args.head_env },
                 benches: args.benches,
                 filter: args.filter,

@@ -14,11 +14,10 @@ pub mod outcome;
 pub mod schedule;
 pub mod worktree;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use outcome::{Outcome, Row};
+pub use outcome::{Outcome, Row, Runs};
 pub use worktree::WORKING_TREE;
 
 use self::bench::RunOptions;
@@ -65,9 +64,6 @@ impl CompareConfig {
     }
 }
 
-/// Each id's samples (time per iteration, nanoseconds), pooled over a side's runs.
-type Samples = BTreeMap<String, Vec<f64>>;
-
 /// Builds both sides, runs them alternately and judges every id.
 pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     let root = worktree::repository_root()?;
@@ -92,7 +88,7 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     if runs.exists() {
         std::fs::remove_dir_all(&runs)?;
     }
-    let mut samples: [Samples; 2] = Default::default();
+    let mut samples: [Runs; 2] = Default::default();
     let steps = schedule::schedule(config.rounds);
     for (index, step) in steps.iter().enumerate() {
         let side = step.side as usize;
@@ -113,9 +109,7 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
             ));
             bench::run(binary, &home, &options)?;
         }
-        for (id, measurement) in criterion::load(&home, LATEST)? {
-            samples[side].entry(id).or_default().extend(measurement.samples);
-        }
+        add_run(&mut samples[side], &home)?;
     }
     Ok(outcome::outcome(
         (&config.base.git_ref, &samples[0]),
@@ -125,14 +119,44 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     ))
 }
 
-/// Compares two saved Criterion baselines (`--save-baseline NAME`) under `criterion_home`.
+/// Adds the run whose Criterion output is in `home` to `runs`.
+fn add_run(runs: &mut Runs, home: &Path) -> io::Result<()> {
+    for (id, measurement) in criterion::load(home, LATEST)? {
+        runs.entry(id).or_default().push(measurement.samples);
+    }
+    Ok(())
+}
+
+/// Judges again the runs an earlier [`compare`] kept in `work_dir` (its `runs/` and the names in
+/// its `compare.json`), without building or running anything: another threshold or confidence
+/// on the same measurements.
+pub fn rejudge(work_dir: &Path, judgement: &Judgement) -> io::Result<Outcome> {
+    let earlier: Outcome = serde_json::from_slice(&std::fs::read(work_dir.join("compare.json"))?)
+        .map_err(|error| {
+        io::Error::other(format!("{}/compare.json: {error}", work_dir.display()))
+    })?;
+    let mut samples: [Runs; 2] = Default::default();
+    for step in schedule::schedule(earlier.rounds) {
+        let home = work_dir.join("runs").join(format!("{}-{}", step.side.name(), step.round));
+        add_run(&mut samples[step.side as usize], &home)?;
+    }
+    Ok(outcome::outcome(
+        (&earlier.base, &samples[0]),
+        (&earlier.head, &samples[1]),
+        judgement,
+        earlier.rounds,
+    ))
+}
+
+/// Compares two saved Criterion baselines (`--save-baseline NAME`) under `criterion_home`: one
+/// run each, so the verdict is on those two runs, not on the code (see [`judge`]).
 pub fn compare_baselines(
     criterion_home: &Path,
     base: &str,
     head: &str,
     judgement: &Judgement,
 ) -> io::Result<Outcome> {
-    let load = |name: &str| -> io::Result<Samples> {
+    let load = |name: &str| -> io::Result<Runs> {
         let found = criterion::load(criterion_home, name)?;
         if found.is_empty() {
             return Err(io::Error::other(format!(
@@ -140,7 +164,7 @@ pub fn compare_baselines(
                 criterion_home.display()
             )));
         }
-        Ok(found.into_iter().map(|(id, m)| (id, m.samples)).collect())
+        Ok(found.into_iter().map(|(id, m)| (id, vec![m.samples])).collect())
     };
     Ok(outcome::outcome((base, &load(base)?), (head, &load(head)?), judgement, 1))
 }

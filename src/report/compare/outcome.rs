@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::judge::{Judgement, Verdict};
+use super::judge::{Change, Judgement, Verdict};
 use crate::report::render::duration;
 use crate::report::templates;
 
@@ -27,7 +27,11 @@ pub struct Row {
     pub lower: Option<f64>,
     /// The change's upper bound at the confidence.
     pub upper: Option<f64>,
-    /// The verdict.
+    /// The share of resamples not slower than the threshold (see [`super::judge`]).
+    pub p_regressed: Option<f64>,
+    /// The share of resamples not faster than the threshold.
+    pub p_improved: Option<f64>,
+    /// The verdict, over the whole family of ids compared.
     pub verdict: Verdict,
 }
 
@@ -50,45 +54,56 @@ pub struct Outcome {
     pub regressed: Vec<String>,
 }
 
-/// Judges every id of either side: `base` and `head` hold each id's samples (time per
-/// iteration, nanoseconds).
+/// Each id's runs, each run its samples (time per iteration, nanoseconds).
+pub type Runs = BTreeMap<String, Vec<Vec<f64>>>;
+
+/// Judges every id of either side, the ids both have as one family.
 pub fn outcome(
-    (base_name, base): (&str, &BTreeMap<String, Vec<f64>>),
-    (head_name, head): (&str, &BTreeMap<String, Vec<f64>>),
+    (base_name, base): (&str, &Runs),
+    (head_name, head): (&str, &Runs),
     judgement: &Judgement,
     rounds: usize,
 ) -> Outcome {
     let mut ids: Vec<&String> = base.keys().chain(head.keys()).collect();
     ids.sort();
     ids.dedup();
-    let rows: Vec<Row> = ids
+    let family = base.keys().filter(|id| head.contains_key(*id)).count();
+    let judgement = judgement.for_family(family);
+    let judged: Vec<(&String, Option<Change>)> = ids
         .into_iter()
-        .map(|id| {
-            let judged = base.get(id).zip(head.get(id)).and_then(|(b, h)| judgement.judge(b, h));
-            match judged {
-                Some(change) => Row {
-                    id: id.clone(),
-                    base_ns: Some(change.base),
-                    head_ns: Some(change.head),
-                    change: Some(change.change),
-                    lower: Some(change.lower),
-                    upper: Some(change.upper),
-                    verdict: change.verdict,
+        .map(|id| (id, base.get(id).zip(head.get(id)).and_then(|(b, h)| judgement.judge(b, h))))
+        .collect();
+    let changes: Vec<Change> = judged.iter().filter_map(|(_, change)| change.clone()).collect();
+    let mut verdicts = judgement.verdicts(&changes).into_iter();
+    let rows: Vec<Row> = judged
+        .into_iter()
+        .map(|(id, judged)| match judged {
+            Some(change) => Row {
+                id: id.clone(),
+                base_ns: Some(change.base),
+                head_ns: Some(change.head),
+                change: Some(change.change),
+                lower: Some(change.lower),
+                upper: Some(change.upper),
+                p_regressed: Some(change.p_regressed),
+                p_improved: Some(change.p_improved),
+                verdict: verdicts.next().expect("a verdict per judged id"),
+            },
+            None => Row {
+                id: id.clone(),
+                base_ns: None,
+                head_ns: None,
+                change: None,
+                lower: None,
+                upper: None,
+                p_regressed: None,
+                p_improved: None,
+                verdict: if base.contains_key(id) {
+                    Verdict::OnlyInBase
+                } else {
+                    Verdict::OnlyInHead
                 },
-                None => Row {
-                    id: id.clone(),
-                    base_ns: None,
-                    head_ns: None,
-                    change: None,
-                    lower: None,
-                    upper: None,
-                    verdict: if base.contains_key(id) {
-                        Verdict::OnlyInBase
-                    } else {
-                        Verdict::OnlyInHead
-                    },
-                },
-            }
+            },
         })
         .collect();
     let regressed = rows
@@ -127,9 +142,10 @@ impl Outcome {
     /// What a regression is, in words.
     pub fn rule(&self) -> String {
         format!(
-            "regressed: slower by more than {:.0}% with {:.0}% confidence",
+            "regressed: slower by more than {:.0}%, at a false discovery rate of {:.0}% over the \
+             ids judged",
             self.threshold * 100.0,
-            self.confidence * 100.0
+            (1.0 - self.confidence) * 100.0
         )
     }
 
