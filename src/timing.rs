@@ -54,7 +54,7 @@ impl Stage {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|stage| stage.name() == name)
+        crate::error::by_name("stage", &Self::ALL, Self::name, name).ok()
     }
 }
 

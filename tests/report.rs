@@ -23,8 +23,24 @@ fn id(text: &str) -> BenchId {
 /// Criterion names the folders after the group, function and parameter, each with `/` made
 /// `_`.
 fn criterion_bench(home: &Path, baseline: &str, id: BenchId, throughput: &str, samples: &[f64]) {
+    let parts = (id.group().name(), id.function(), id.parameter());
+    write_bench(home, baseline, parts, throughput, samples);
+}
+
+/// [`criterion_bench`] from the id's three parts, whatever they are.
+fn write_bench(
+    home: &Path,
+    baseline: &str,
+    (group, function, value): (&str, String, Option<String>),
+    throughput: &str,
+    samples: &[f64],
+) {
     let safe = |part: String| part.replace('/', "_");
-    let (group, function, value) = (id.group().name(), id.function(), id.parameter());
+    let full_id = [Some(group.to_owned()), Some(function.clone()), value.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("/");
     let directory = [Some(group.to_owned()), Some(safe(function.clone())), value.clone().map(safe)]
         .into_iter()
         .flatten()
@@ -35,7 +51,7 @@ fn criterion_bench(home: &Path, baseline: &str, id: BenchId, throughput: &str, s
     let benchmark = serde_json::json!({
         "group_id": group, "function_id": function, "value_str": value,
         "throughput": serde_json::from_str::<serde_json::Value>(throughput).unwrap(),
-        "full_id": id.to_string(), "directory_name": directory, "title": id.to_string(),
+        "full_id": full_id, "directory_name": directory, "title": full_id,
     });
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -241,23 +257,8 @@ fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
 
 /// A result under an id this version does not make, as an older or newer servebench wrote it.
 fn criterion_bench_text(home: &Path, id: &str) {
-    let folder = home.join(id).join("new");
-    std::fs::create_dir_all(&folder).unwrap();
     let (group, rest) = id.split_once('/').unwrap();
     let (function, value) = rest.split_once('/').unwrap();
-    let estimate = serde_json::json!({"confidence_interval": {"confidence_level": 0.95,
-        "lower_bound": 1.0, "upper_bound": 1.0}, "point_estimate": 1.0, "standard_error": 0.0});
-    let files = [
-        (
-            "benchmark.json",
-            serde_json::json!({"group_id": group, "function_id": function,
-            "value_str": value, "throughput": null, "full_id": id, "directory_name": id,
-            "title": id}),
-        ),
-        ("estimates.json", serde_json::json!({"mean": estimate, "median": estimate})),
-        ("sample.json", serde_json::json!({"iters": [1.0], "times": [1.0]})),
-    ];
-    for (name, value) in files {
-        std::fs::write(folder.join(name), serde_json::to_vec(&value).unwrap()).unwrap();
-    }
+    let parts = (group, function.to_owned(), Some(value.to_owned()));
+    write_bench(home, "new", parts, "null", &around(1e6));
 }

@@ -97,15 +97,15 @@ impl Judgement {
 
     /// Compares `head`'s runs with `base`'s, each run its samples (time per iteration). `None`
     /// when either side has no samples.
-    pub fn judge(&self, base: &[Vec<f64>], head: &[Vec<f64>]) -> Option<Change> {
-        let runs = |side: &[Vec<f64>]| -> Vec<Vec<f64>> {
-            side.iter().filter(|run| !run.is_empty()).cloned().collect()
+    pub fn judge<'a>(&self, base: &'a [Vec<f64>], head: &'a [Vec<f64>]) -> Option<Change> {
+        let runs = |side: &'a [Vec<f64>]| -> Vec<&'a [f64]> {
+            side.iter().filter(|run| !run.is_empty()).map(Vec::as_slice).collect()
         };
         let (base, head) = (runs(base), runs(head));
         if base.is_empty() || head.is_empty() {
             return None;
         }
-        let pooled = |side: &[Vec<f64>]| median(&mut side.concat());
+        let pooled = |side: &[&[f64]]| median(&mut side.concat());
         let (base_median, head_median) = (pooled(&base), pooled(&head));
         let mut rng = SplitMix64::new(0x5345_5256_4245_4e43); // "SERVBENC"
         let mut scratch = Vec::new();
@@ -163,7 +163,7 @@ impl Judgement {
 
 /// The median of one hierarchical resample of `runs`: as many runs as there are, drawn with
 /// replacement, and from each drawn run as many of its samples as it has, with replacement.
-fn resampled_median(runs: &[Vec<f64>], rng: &mut SplitMix64, scratch: &mut Vec<f64>) -> f64 {
+fn resampled_median(runs: &[&[f64]], rng: &mut SplitMix64, scratch: &mut Vec<f64>) -> f64 {
     let mut pick = |len: usize| (rng.next_u64() % len as u64) as usize;
     scratch.clear();
     for _ in 0..runs.len() {

@@ -89,14 +89,14 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
         std::fs::remove_dir_all(&runs)?;
     }
     let mut samples: [Runs; 2] = Default::default();
+    let options = [Which::Base, Which::Head].map(|which| RunOptions {
+        filter: config.filter.clone(),
+        quick: config.quick,
+        env: config.side(which).env.clone(),
+    });
     let steps = schedule::schedule(config.rounds);
     for (index, step) in steps.iter().enumerate() {
         let side = step.side as usize;
-        let options = RunOptions {
-            filter: config.filter.clone(),
-            quick: config.quick,
-            env: config.side(step.side).env.clone(),
-        };
         let home = runs.join(format!("{}-{}", step.side.name(), step.round));
         for binary in &binaries[side] {
             progress(&format!(
@@ -107,7 +107,7 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
                 step.round + 1,
                 binary.name()
             ));
-            bench::run(binary, &home, &options)?;
+            bench::run(binary, &home, &options[side])?;
         }
         add_run(&mut samples[side], &home)?;
     }
