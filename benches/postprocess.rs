@@ -8,28 +8,17 @@
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use servebench::codec::python_json;
-use servebench::ids::{Group, PostprocessId};
-use servebench::postprocess::{self, Labels, TOP_K};
+use servebench::ids::{Family, Group, PostprocessId};
+
+use common::workload;
 
 fn postprocess(c: &mut Criterion) {
-    let labels = Labels::imagenet();
-    let scores: Vec<f32> =
-        (0..labels.len()).map(|i| ((i * 7919 % 1000) as f32 / 100.0).sin() * 6.0).collect();
-    let probabilities = postprocess::softmax(&scores);
-
     let mut group = common::group(c, Group::Postprocess);
-    group.throughput(Throughput::Bytes(std::mem::size_of_val(scores.as_slice()) as u64));
-    common::bench(&mut group, PostprocessId::Softmax, |b| b.iter(|| postprocess::softmax(&scores)));
-    common::bench(&mut group, PostprocessId::TopK, |b| {
-        b.iter(|| postprocess::top_k(&probabilities, TOP_K))
-    });
-    common::bench(&mut group, PostprocessId::Classify, |b| {
-        b.iter(|| postprocess::classify(&scores, &labels).unwrap())
-    });
-    common::bench(&mut group, PostprocessId::ClassifyJson, |b| {
-        b.iter(|| python_json::encode(&postprocess::classify(&scores, &labels).unwrap()).unwrap())
-    });
+    for id in PostprocessId::all() {
+        let mut work = workload::postprocess(id);
+        group.throughput(Throughput::Bytes(work.bytes));
+        common::bench(&mut group, id, |b| b.iter(|| work.run()));
+    }
     group.finish();
 }
 

@@ -11,38 +11,16 @@
 mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use servebench::fixtures;
-use servebench::ids::{Group, VisionId, VisionStep};
-use servebench::vision::{self, CROP, RESIZE_SHORTER};
+use servebench::ids::{Family, Group, VisionId};
+
+use common::workload;
 
 fn vision(c: &mut Criterion) {
     let mut group = common::group(c, Group::Vision);
-    for image in VisionId::images() {
-        let bytes = fixtures::image(image);
-        let decoded = vision::decode(&bytes).expect("fixtures decode");
-        let resized = vision::resize_shorter(&decoded, RESIZE_SHORTER);
-        let id = |step| VisionId { step, image };
-        let measured = |step: VisionStep| step.measured_on(image.encoding);
-
-        group.throughput(Throughput::Bytes(bytes.len() as u64));
-        common::bench(&mut group, id(VisionStep::Decode), |b| {
-            b.iter(|| vision::decode(&bytes).unwrap())
-        });
-        common::bench(&mut group, id(VisionStep::Preprocess), |b| {
-            b.iter(|| vision::preprocess(&bytes).unwrap())
-        });
-        if measured(VisionStep::Resize) {
-            group.throughput(Throughput::Bytes(decoded.as_raw().len() as u64));
-            common::bench(&mut group, id(VisionStep::Resize), |b| {
-                b.iter(|| vision::resize_shorter(&decoded, RESIZE_SHORTER))
-            });
-        }
-        if measured(VisionStep::CropNormalize) {
-            group.throughput(Throughput::Bytes(resized.as_raw().len() as u64));
-            common::bench(&mut group, id(VisionStep::CropNormalize), |b| {
-                b.iter(|| vision::normalize(&vision::center_crop(&resized, CROP)))
-            });
-        }
+    for id in VisionId::all() {
+        let mut work = workload::vision(id);
+        group.throughput(Throughput::Bytes(work.bytes));
+        common::bench(&mut group, id, |b| b.iter(|| work.run()));
     }
     group.finish();
 }

@@ -1,6 +1,7 @@
 //! Test-only: a planted slowdown, so that `servebench compare`'s ability to catch a regression is
 //! itself tested. With `SERVEBENCH_PLANT_SLOWDOWN=base64_encode`, [`codec::base64::encode`]
-//! does 20% more work; nothing else changes. Never set it outside that check.
+//! does 10% more work: it and every id that encodes base64 through it (JSON's `bytes` fields) slow
+//! down; nothing else changes. Never set it outside that check.
 //!
 //! [`codec::base64::encode`]: crate::codec::base64::encode
 

@@ -9,7 +9,9 @@ use std::path::Path;
 use servebench::attribution::{self, StageMeans};
 use servebench::ids::BenchId;
 use servebench::report::compare::judge::{Judgement, Verdict};
-use servebench::report::compare::{self};
+use servebench::report::compare::noise::NoiseProfile;
+use servebench::report::compare::outcome::Key;
+use servebench::report::compare::{self, Counts, Measure, Measured, Runs};
 use servebench::report::render::{self, ReportConfig};
 use servebench::report::run::{self, RunInfo};
 use servebench::timing::{ClientStage, Stage};
@@ -231,9 +233,9 @@ fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
         criterion_bench(&home, "branch", *id, r#"{"Bytes": 1000}"#, &around(head));
     }
     let outcome =
-        compare::compare_baselines(&home, "main", "branch", &Judgement::default()).unwrap();
+        compare::compare_baselines(&home, "main", "branch", &Judgement::default(), None).unwrap();
     let planted = ids[0].to_string();
-    assert_eq!(outcome.regressed, vec![planted.clone()]);
+    assert_eq!(outcome.regressed, vec![Key { id: planted.clone(), measure: Measure::Time }]);
     let row = outcome.rows.iter().find(|row| row.id == planted).unwrap();
     assert!((row.change.unwrap() - 0.2).abs() < 1e-9, "{row:?}");
     assert_eq!(row.verdict, Verdict::Regressed);
@@ -241,18 +243,118 @@ fn comparing_baselines_flags_the_planted_slowdown_and_nothing_else() {
     let json = serde_json::to_value(&outcome).unwrap();
     let first = &json["rows"][0];
     assert_eq!(first["id"], "codec/base64_decode/720x1280");
-    assert!(first["base_ns"].is_f64() && first["change"].is_f64(), "{first}");
+    assert_eq!(first["measure"], "time");
+    assert!(first["base"].is_f64() && first["change"].is_f64(), "{first}");
     assert!(first["lower"].is_f64() && first["upper"].is_f64(), "{first}");
     assert!(first["p_regressed"].as_f64().unwrap() > 0.5, "{first}");
     assert_eq!(first["verdict"], "unchanged");
     let markdown = outcome.markdown(None).unwrap();
     assert!(markdown.contains("**1 regressed**") && markdown.contains(&planted), "{markdown}");
-    assert!(markdown.contains("| `codec/base64_encode/720x1280` | 1.00 ms | 1.20 ms | +20.0% |"));
-    assert!(compare::compare_baselines(&home, "main", "nope", &Judgement::default()).is_err());
+    assert!(
+        markdown.contains("| `codec/base64_encode/720x1280` | time | 1000 µs | 1.20 ms | +20.0% |")
+    );
+    assert!(
+        compare::compare_baselines(&home, "main", "nope", &Judgement::default(), None).is_err()
+    );
 
-    let same = compare::compare_baselines(&home, "main", "main", &Judgement::default()).unwrap();
+    let same =
+        compare::compare_baselines(&home, "main", "main", &Judgement::default(), None).unwrap();
     assert!(same.regressed.is_empty());
     assert!(same.markdown(None).unwrap().contains("**No regressions**"));
+}
+
+#[test]
+fn instruction_counts_are_judged_by_their_change_beside_the_times() {
+    let counts = |entries: &[(&str, u64)]| -> Counts {
+        entries.iter().map(|&(id, count)| (id.to_owned(), count)).collect()
+    };
+    let base = Measured {
+        times: Runs::new(),
+        instructions: counts(&[
+            ("codec/base64_encode/360x640", 2_000_000),
+            ("codec/base64_decode/360x640", 3_000_000),
+            ("postprocess/softmax/imagenet", 50_000),
+        ]),
+    };
+    let head = Measured {
+        times: Runs::new(),
+        instructions: counts(&[
+            // The plant's 10 % more work, 0.5 % from a changed environment, and a new id.
+            ("codec/base64_encode/360x640", 2_200_000),
+            ("codec/base64_decode/360x640", 3_015_000),
+            ("vision/decode/noise_jpeg_360x640", 9_000_000),
+        ]),
+    };
+    let outcome = compare::outcome::outcome(
+        ("main", &base),
+        ("branch", &head),
+        &Judgement::default(),
+        None,
+        3,
+    );
+    let key = Key { id: "codec/base64_encode/360x640".to_owned(), measure: Measure::Instructions };
+    assert_eq!(outcome.regressed, vec![key.clone()]);
+    let verdicts: Vec<(&str, Verdict)> =
+        outcome.rows.iter().map(|row| (row.id.as_str(), row.verdict)).collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("codec/base64_decode/360x640", Verdict::Unchanged),
+            ("codec/base64_encode/360x640", Verdict::Regressed),
+            ("postprocess/softmax/imagenet", Verdict::OnlyInBase),
+            ("vision/decode/noise_jpeg_360x640", Verdict::OnlyInHead),
+        ]
+    );
+    let markdown = outcome.markdown(None).unwrap();
+    assert!(markdown.contains("- `codec/base64_encode/360x640` (instructions)"), "{markdown}");
+    assert!(
+        markdown.contains(
+            "| `codec/base64_encode/360x640` | instructions | 2.000 M instr | 2.200 M instr | +10.0% |"
+        ),
+        "{markdown}"
+    );
+    assert!(outcome.rule().contains("or more than 1% more instructions"), "{}", outcome.rule());
+    assert!(outcome.table().contains("2.200 M instr"));
+}
+
+#[test]
+fn a_noise_profile_holds_each_id_to_its_own_noise() {
+    // Three runs a side, each run ten samples within 0.5 % of its center.
+    let runs = |centers: &[f64]| -> Vec<Vec<f64>> {
+        centers
+            .iter()
+            .map(|c| (0..10).map(|i| c * (1.0 + 0.001 * (i % 5) as f64)).collect())
+            .collect()
+    };
+    let side = |quiet: &[f64], noisy: &[f64]| Measured {
+        times: [("quiet".to_owned(), runs(quiet)), ("noisy".to_owned(), runs(noisy))].into(),
+        instructions: Counts::new(),
+    };
+    let base = side(&[100.0, 100.2, 99.9], &[100.0, 100.3, 99.8]);
+    // Quiet: every run 3 % slower. Noisy: every run 10 % slower, within its usual scatter.
+    let head = side(&[103.0, 103.1, 102.9], &[110.0, 110.4, 109.7]);
+    let calibration: Runs = [
+        ("quiet".to_owned(), runs(&[100.0, 100.2, 99.9, 100.1, 99.8, 100.0])),
+        ("noisy".to_owned(), runs(&[100.0, 112.0, 91.0, 105.0, 96.0, 110.0])),
+    ]
+    .into();
+    let profile = NoiseProfile::from_runs("m", "t", true, &calibration);
+    let judgement = Judgement::default();
+    let verdicts = |noise: Option<&NoiseProfile>| -> Vec<(String, Verdict)> {
+        let outcome = compare::outcome::outcome(("b", &base), ("h", &head), &judgement, noise, 3);
+        outcome.rows.into_iter().map(|row| (row.id, row.verdict)).collect()
+    };
+    // One 5 % threshold: the quiet id's 3 % passes, the noisy id's 10 % is called.
+    let flat = verdicts(None);
+    assert_eq!(flat, [("noisy".into(), Verdict::Regressed), ("quiet".into(), Verdict::Unchanged)]);
+    // Each id its own: the quiet id is caught at 3 %, the noisy one's 10 % is its weather.
+    let own = verdicts(Some(&profile));
+    assert_eq!(own, [("noisy".into(), Verdict::Unchanged), ("quiet".into(), Verdict::Regressed)]);
+    let outcome =
+        compare::outcome::outcome(("b", &base), ("h", &head), &judgement, Some(&profile), 3);
+    assert_eq!(outcome.rows[1].threshold, 0.01);
+    assert!(outcome.rows[0].threshold > 0.2, "{:?}", outcome.rows[0]);
+    assert!(outcome.rule().contains("its own threshold from the noise profile"));
 }
 
 /// A result under an id this version does not make, as an older or newer servebench wrote it.

@@ -1,6 +1,9 @@
 //! What every bench binary shares: Criterion's configuration, with the quick mode, and the one
 //! way a bench names what it measures: a typed id from `servebench::ids`.
 
+#[allow(dead_code)] // the benches of servers and models do not use it
+pub mod workload;
+
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
@@ -36,8 +39,8 @@ pub fn criterion() -> Criterion {
     if quick() {
         criterion
             .sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(1))
+            .warm_up_time(Duration::from_millis(100))
+            .measurement_time(Duration::from_millis(300))
             .nresamples(10_000)
     } else {
         criterion

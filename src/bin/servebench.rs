@@ -105,11 +105,12 @@ fn banner(lines: &[String]) {
 
 mod report {
     use std::io;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::process::ExitCode;
 
     use servebench::attribution;
     use servebench::report::compare::judge::Judgement;
+    use servebench::report::compare::noise::NoiseProfile;
     use servebench::report::compare::{self, CompareConfig, Side, WORKING_TREE};
     use servebench::report::render::{self, ReportConfig};
 
@@ -153,7 +154,7 @@ mod report {
     pub struct CompareArgs {
         /// The base: a git ref (`main`, a commit), `.` for the working tree, or with
         /// --baselines a saved Criterion baseline.
-        #[arg(required_unless_present = "rejudge")]
+        #[arg(required_unless_present_any = ["rejudge", "calibrate"])]
         base: Option<String>,
         /// The head, as base; the working tree by default.
         #[arg(default_value = WORKING_TREE)]
@@ -166,7 +167,8 @@ mod report {
         /// --confidence), without building or running anything.
         #[arg(long, conflicts_with = "baselines")]
         rejudge: bool,
-        /// A bench target to run (repeatable) [default: every bench]
+        /// A bench target to run (repeatable) [default: every bench]; `instructions` counts
+        /// the codec, vision and postprocess ids only, untimed
         #[arg(long = "bench")]
         benches: Vec<String>,
         /// Criterion's filter: a regular expression over ids.
@@ -178,13 +180,30 @@ mod report {
         /// Criterion's full sampling instead of the quick mode.
         #[arg(long)]
         full: bool,
-        /// Slower by more than this many percent counts as a regression.
-        #[arg(long, default_value_t = 5.0)]
-        threshold: f64,
+        /// Slower by more than this many percent counts as a regression, for every timed id
+        /// [default: each id's own from the noise profile where there is one, else 5]
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Calibrate this machine's noise: BASE (default: the working tree) against itself for
+        /// --rounds rounds (5 or more recommended); each timed id's run-to-run spread goes to
+        /// the noise profile, which later comparisons here then use.
+        #[arg(long, conflicts_with_all = ["rejudge", "baselines"])]
+        calibrate: bool,
+        /// The noise profile to write (--calibrate) or use [default:
+        /// target/servebench/noise.json, used when it exists and was made on this machine]
+        #[arg(long)]
+        noise: Option<PathBuf>,
         /// How sure, in percent, the verdicts must be: 100 less the false discovery rate
         /// allowed over all the ids compared.
         #[arg(long, default_value_t = 99.0)]
         confidence: f64,
+        /// More instructions by more than this many percent counts as a regression (the
+        /// codec, vision and postprocess ids, counted under Valgrind).
+        #[arg(long, default_value_t = 1.0)]
+        instruction_threshold: f64,
+        /// Time only: do not count the codec, vision and postprocess ids' instructions.
+        #[arg(long)]
+        no_instructions: bool,
         /// KEY=VALUE for base's bench runs (repeatable).
         #[arg(long, value_parser = key_value)]
         base_env: Vec<(String, String)>,
@@ -207,32 +226,43 @@ mod report {
 
     pub fn compare(args: CompareArgs) -> io::Result<ExitCode> {
         let judgement = Judgement {
-            threshold: args.threshold / 100.0,
+            threshold: args.threshold.unwrap_or(5.0) / 100.0,
             confidence: args.confidence / 100.0,
-            ..Judgement::default()
+            instruction_threshold: args.instruction_threshold / 100.0,
         };
         let out = args.out.unwrap_or_else(|| out_dir().join("compare"));
-        let base = args.base.unwrap_or_default();
-        let outcome = if args.rejudge {
-            compare::rejudge(&out, &judgement)?
-        } else if args.baselines {
-            compare::compare_baselines(
-                &attribution::criterion_home(),
-                &base,
-                &args.head,
-                &judgement,
-            )?
+        let noise_path = args.noise.clone().unwrap_or_else(|| out_dir().join(NOISE_FILE));
+        // One --threshold for every id overrides the profile; a calibration makes one.
+        let noise = if args.threshold.is_some() || args.calibrate {
+            None
         } else {
-            compare::compare(&CompareConfig {
-                base: Side { git_ref: base, env: args.base_env },
-                head: Side { git_ref: args.head, env: args.head_env },
-                benches: args.benches,
-                filter: args.filter,
-                rounds: args.rounds.max(1),
-                quick: !args.full,
-                judgement,
-                work_dir: out.clone(),
-            })?
+            usable_noise(&noise_path, args.noise.is_some(), !args.full)?
+        };
+        let base = args.base.unwrap_or_else(|| WORKING_TREE.to_owned());
+        let config = || CompareConfig {
+            base: Side { git_ref: base.clone(), env: args.base_env.clone() },
+            head: Side { git_ref: args.head.clone(), env: args.head_env.clone() },
+            benches: args.benches.clone(),
+            filter: args.filter.clone(),
+            rounds: args.rounds.max(1),
+            quick: !args.full,
+            judgement,
+            noise: noise.clone(),
+            instructions: !args.no_instructions,
+            work_dir: out.clone(),
+        };
+        let outcome = if args.calibrate {
+            let (outcome, profile) = compare::calibrate(&config())?;
+            profile.save(&noise_path)?;
+            describe(&profile, &noise_path);
+            outcome
+        } else if args.rejudge {
+            compare::rejudge(&out, &judgement, noise.as_ref())?
+        } else if args.baselines {
+            let home = attribution::criterion_home();
+            compare::compare_baselines(&home, &base, &args.head, &judgement, noise.as_ref())?
+        } else {
+            compare::compare(&config())?
         };
         print!("{}", outcome.table());
         std::fs::create_dir_all(&out)?;
@@ -246,11 +276,66 @@ mod report {
             Ok(ExitCode::SUCCESS)
         } else {
             eprintln!(
-                "servebench: {} regressed: {}",
+                "servebench: {} regressed{}: {}",
                 outcome.regressed.len(),
-                outcome.regressed.join(", ")
+                if args.calibrate {
+                    " in the calibration's A/A: this machine is noisy"
+                } else {
+                    ""
+                },
+                outcome.regressed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             );
             Ok(ExitCode::from(1))
+        }
+    }
+
+    /// The noise profile's file under servebench's output folder.
+    const NOISE_FILE: &str = "noise.json";
+
+    /// The profile at `path` if it holds here: made on this machine, in this mode. A missing
+    /// file is no profile, unless it was named (`--noise`).
+    fn usable_noise(path: &Path, named: bool, quick: bool) -> io::Result<Option<NoiseProfile>> {
+        if !named && !path.exists() {
+            return Ok(None);
+        }
+        let profile = NoiseProfile::load(path)?;
+        let machine = servebench::report::run::RunInfo::here().machine;
+        let unusable = if profile.machine != machine {
+            Some(format!("it was calibrated on {}, this is {machine}", profile.machine))
+        } else if profile.quick != quick {
+            let mode = |quick| if quick { "quick" } else { "full" };
+            Some(format!("it was calibrated in the {} mode", mode(profile.quick)))
+        } else {
+            None
+        };
+        if let Some(reason) = unusable {
+            eprintln!("servebench: not using the noise profile {}: {reason}", path.display());
+            return Ok(None);
+        }
+        eprintln!(
+            "servebench: each timed id's threshold from the noise profile {} (calibrated {})",
+            path.display(),
+            profile.calibrated
+        );
+        Ok(Some(profile))
+    }
+
+    /// Says where a new profile went and its range of thresholds.
+    fn describe(profile: &NoiseProfile, path: &Path) {
+        let mut thresholds: Vec<(f64, &String)> =
+            profile.spread.keys().filter_map(|id| Some((profile.threshold(id)?, id))).collect();
+        thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if let (Some(low), Some(high)) = (thresholds.first(), thresholds.last()) {
+            eprintln!(
+                "servebench: noise profile of {} ids written to {}: thresholds from {:.1}% ({}) \
+                 to {:.1}% ({})",
+                thresholds.len(),
+                path.display(),
+                low.0 * 100.0,
+                low.1,
+                high.0 * 100.0,
+                high.1
+            );
         }
     }
 }

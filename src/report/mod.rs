@@ -6,6 +6,7 @@
 pub mod chart;
 pub mod compare;
 pub mod criterion;
+pub mod instructions;
 pub mod render;
 pub mod run;
 pub mod templates;

@@ -32,8 +32,10 @@ pub fn environment(folder: Option<&Path>) -> io::Result<Environment<'static>> {
         .map_err(|error| io::Error::other(error.to_string()))?;
     environment.set_syntax(syntax);
     // Numbers stay numbers in the context (compare.json's, say); templates format them.
-    environment.add_filter("duration", |ns: Option<f64>| {
-        ns.map(super::render::duration).unwrap_or_default()
+    environment.add_filter("amount", |amount: Option<f64>, measure: String| {
+        let measure: Option<super::compare::Measure> =
+            serde_json::from_value(serde_json::Value::String(measure)).ok();
+        amount.zip(measure).map(|(amount, measure)| measure.show(amount)).unwrap_or_default()
     });
     environment.add_filter("percent", |change: Option<f64>| {
         change.map(super::compare::outcome::percent).unwrap_or_default()

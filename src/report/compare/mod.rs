@@ -1,8 +1,10 @@
 //! `servebench compare`: base against head, judged id by id. Each side is a git ref built in its
 //! own worktree ([`worktree`]), or the working tree itself (`.`); their bench binaries
 //! ([`mod@bench`]) run in alternating rounds ([`schedule`]) so the machine's drift hits both, every
-//! run into its own Criterion folder; then every id's samples, pooled per side, are
-//! [judged](judge) and the [`outcome`] rendered. Two saved Criterion baselines can be compared
+//! run into its own Criterion folder; then every id's runs are [judged](judge) and the
+//! [`outcome`] rendered. Where the benches of the codec, vision or postprocess stages run, their
+//! ids are also counted in instructions, once a side (`benches/instructions.rs`: a count does
+//! not drift), and judged by the count's change. Two saved Criterion baselines can be compared
 //! the same way without building anything.
 //!
 //! Ids are compared as Criterion recorded them, not parsed: either side may be another
@@ -10,20 +12,25 @@
 
 pub mod bench;
 pub mod judge;
+pub mod noise;
 pub mod outcome;
 pub mod schedule;
+pub mod student_t;
 pub mod worktree;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use outcome::{Outcome, Row, Runs};
+pub use outcome::{Counts, Measure, Measured, Outcome, Row, Runs};
 pub use worktree::WORKING_TREE;
 
-use self::bench::RunOptions;
+use self::bench::{BenchBinary, RunOptions};
 use self::judge::Judgement;
+use self::noise::NoiseProfile;
 use self::schedule::Which;
 use super::criterion::{self, LATEST};
+use super::instructions;
+use crate::ids::Group;
 
 /// One side of a comparison.
 #[derive(Clone, Debug)]
@@ -51,6 +58,12 @@ pub struct CompareConfig {
     pub quick: bool,
     /// The statistical judgement.
     pub judgement: Judgement,
+    /// Each timed id's threshold from this machine's noise (`--calibrate`); `None`: the
+    /// judgement's one threshold for all.
+    pub noise: Option<NoiseProfile>,
+    /// Whether the ids of the codec, vision and postprocess stages run are also counted in
+    /// instructions (where Valgrind and gungraun's runner are on the `PATH`).
+    pub instructions: bool,
     /// Where worktrees, binaries, runs and the results go.
     pub work_dir: PathBuf,
 }
@@ -62,6 +75,26 @@ impl CompareConfig {
             Which::Head => &self.head,
         }
     }
+
+    /// The stages whose ids are counted in instructions: those of the benches run.
+    fn counted_stages(&self) -> Vec<Group> {
+        if !self.instructions {
+            return Vec::new();
+        }
+        let chosen = |group: Group| {
+            self.benches.is_empty()
+                || self.benches.iter().any(|b| b == group.bench() || b == instructions::BENCH)
+        };
+        instructions::GROUPS.into_iter().filter(|&group| chosen(group)).collect()
+    }
+
+    /// The instruction bench's filter: the user's, or the counted stages.
+    fn instruction_filter(&self, stages: &[Group]) -> String {
+        self.filter.clone().unwrap_or_else(|| {
+            let names: Vec<&str> = stages.iter().map(|group| group.name()).collect();
+            format!("^(?:{})/", names.join("|"))
+        })
+    }
 }
 
 /// Builds both sides, runs them alternately and judges every id.
@@ -71,7 +104,16 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     // Every tree builds into the checkout's target folder: dependencies build once.
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let stages = config.counted_stages();
+    let mut count = !stages.is_empty();
+    if let Some(reason) = count.then(bench::instructions_unavailable).flatten() {
+        progress(&format!("instructions are not counted: {reason}"));
+        count = false;
+    }
+    let timed: Vec<String> =
+        config.benches.iter().filter(|b| *b != instructions::BENCH).cloned().collect();
     let mut binaries = Vec::new();
+    let mut counters = Vec::new();
     for which in [Which::Base, Which::Head] {
         let side = config.side(which);
         let tree = worktree::checkout(&root, &side.git_ref, &config.work_dir)?;
@@ -82,19 +124,33 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
             tree.display()
         ));
         let into = config.work_dir.join("bin").join(which.name());
-        binaries.push(bench::build(&tree, &target, &config.benches, &into)?);
+        let counted_only = !config.benches.is_empty() && timed.is_empty();
+        binaries.push(if counted_only {
+            Vec::new()
+        } else {
+            bench::build(&tree, &target, &timed, &into)?
+        });
+        if count {
+            counters.push(bench::build_instructions(&tree, &target, &into)?);
+        }
+    }
+    let counters: Option<Vec<BenchBinary>> = counters.into_iter().collect();
+    if count && counters.is_none() {
+        progress("instructions are not counted: a side has no instruction bench");
     }
     let runs = config.work_dir.join("runs");
     if runs.exists() {
         std::fs::remove_dir_all(&runs)?;
     }
-    let mut samples: [Runs; 2] = Default::default();
+    let mut measured: [Measured; 2] = Default::default();
     let options = [Which::Base, Which::Head].map(|which| RunOptions {
         filter: config.filter.clone(),
         quick: config.quick,
         env: config.side(which).env.clone(),
     });
-    let steps = schedule::schedule(config.rounds);
+    // Only the instruction bench asked for: no timed rounds.
+    let timed_rounds = if binaries.iter().all(Vec::is_empty) { 0 } else { config.rounds };
+    let steps = schedule::schedule(timed_rounds);
     for (index, step) in steps.iter().enumerate() {
         let side = step.side as usize;
         let home = runs.join(format!("{}-{}", step.side.name(), step.round));
@@ -109,14 +165,55 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
             ));
             bench::run(binary, &home, &options[side])?;
         }
-        add_run(&mut samples[side], &home)?;
+        add_run(&mut measured[side].times, &home)?;
+    }
+    if let Some(counters) = counters.filter(|_| count) {
+        let filter = config.instruction_filter(&stages);
+        for (which, counter) in [Which::Base, Which::Head].into_iter().zip(&counters) {
+            progress(&format!("{}: counting instructions under Valgrind", which.name()));
+            let home = runs.join(instructions_home(which));
+            let counts = bench::run_instructions(
+                counter,
+                &home,
+                Some(&filter),
+                &options[which as usize].env,
+            )?;
+            measured[which as usize].instructions = of_stages(counts, &stages);
+        }
     }
     Ok(outcome::outcome(
-        (&config.base.git_ref, &samples[0]),
-        (&config.head.git_ref, &samples[1]),
+        (&config.base.git_ref, &measured[0]),
+        (&config.head.git_ref, &measured[1]),
         &config.judgement,
+        config.noise.as_ref(),
         config.rounds,
     ))
+}
+
+/// Calibrates this machine's noise: `config`'s base against itself (head is ignored), then
+/// every run of both sides, one build, makes the profile. The A/A outcome comes with it.
+pub fn calibrate(config: &CompareConfig) -> io::Result<(Outcome, NoiseProfile)> {
+    let config = CompareConfig { head: config.base.clone(), noise: None, ..config.clone() };
+    let outcome = compare(&config)?;
+    let [base, head] = kept(&config.work_dir, config.rounds, false)?;
+    let mut times = base.times;
+    for (id, runs) in head.times {
+        times.entry(id).or_default().extend(runs);
+    }
+    let here = super::run::RunInfo::here();
+    let profile = NoiseProfile::from_runs(&here.machine, &here.started, config.quick, &times);
+    Ok((outcome, profile))
+}
+
+/// The folder of a side's instruction counts under `runs/`.
+fn instructions_home(which: Which) -> String {
+    format!("instructions-{}", which.name())
+}
+
+/// The counts of ids in `stages` (a user's filter may match ids of other stages).
+fn of_stages(counts: Counts, stages: &[Group]) -> Counts {
+    let in_stages = |id: &str| stages.iter().any(|group| id.starts_with(&format!("{group}/")));
+    counts.into_iter().filter(|(id, _)| in_stages(id)).collect()
 }
 
 /// Adds the run whose Criterion output is in `home` to `runs`.
@@ -130,22 +227,41 @@ fn add_run(runs: &mut Runs, home: &Path) -> io::Result<()> {
 /// Judges again the runs an earlier [`compare`] kept in `work_dir` (its `runs/` and the names in
 /// its `compare.json`), without building or running anything: another threshold or confidence
 /// on the same measurements.
-pub fn rejudge(work_dir: &Path, judgement: &Judgement) -> io::Result<Outcome> {
+pub fn rejudge(
+    work_dir: &Path,
+    judgement: &Judgement,
+    noise: Option<&NoiseProfile>,
+) -> io::Result<Outcome> {
     let earlier: Outcome = serde_json::from_slice(&std::fs::read(work_dir.join("compare.json"))?)
         .map_err(|error| {
         io::Error::other(format!("{}/compare.json: {error}", work_dir.display()))
     })?;
-    let mut samples: [Runs; 2] = Default::default();
-    for step in schedule::schedule(earlier.rounds) {
-        let home = work_dir.join("runs").join(format!("{}-{}", step.side.name(), step.round));
-        add_run(&mut samples[step.side as usize], &home)?;
-    }
+    let counted = earlier.rows.iter().any(|row| row.measure == Measure::Instructions);
+    let measured = kept(work_dir, earlier.rounds, counted)?;
     Ok(outcome::outcome(
-        (&earlier.base, &samples[0]),
-        (&earlier.head, &samples[1]),
+        (&earlier.base, &measured[0]),
+        (&earlier.head, &measured[1]),
         judgement,
+        noise,
         earlier.rounds,
     ))
+}
+
+/// What a [`compare`] of `rounds` kept in `work_dir/runs`, the instruction counts too where
+/// `counted`.
+fn kept(work_dir: &Path, rounds: usize, counted: bool) -> io::Result<[Measured; 2]> {
+    let mut measured: [Measured; 2] = Default::default();
+    for step in schedule::schedule(rounds) {
+        let home = work_dir.join("runs").join(format!("{}-{}", step.side.name(), step.round));
+        if home.exists() {
+            add_run(&mut measured[step.side as usize].times, &home)?;
+        }
+    }
+    for which in [Which::Base, Which::Head].into_iter().filter(|_| counted) {
+        let home = work_dir.join("runs").join(instructions_home(which));
+        measured[which as usize].instructions = bench::load_instructions(&home)?;
+    }
+    Ok(measured)
 }
 
 /// Compares two saved Criterion baselines (`--save-baseline NAME`) under `criterion_home`: one
@@ -155,8 +271,9 @@ pub fn compare_baselines(
     base: &str,
     head: &str,
     judgement: &Judgement,
+    noise: Option<&NoiseProfile>,
 ) -> io::Result<Outcome> {
-    let load = |name: &str| -> io::Result<Runs> {
+    let load = |name: &str| -> io::Result<Measured> {
         let found = criterion::load(criterion_home, name)?;
         if found.is_empty() {
             return Err(io::Error::other(format!(
@@ -164,9 +281,10 @@ pub fn compare_baselines(
                 criterion_home.display()
             )));
         }
-        Ok(found.into_iter().map(|(id, m)| (id, vec![m.samples])).collect())
+        let times = found.into_iter().map(|(id, m)| (id, vec![m.samples])).collect();
+        Ok(Measured { times, instructions: Counts::new() })
     };
-    Ok(outcome::outcome((base, &load(base)?), (head, &load(head)?), judgement, 1))
+    Ok(outcome::outcome((base, &load(base)?), (head, &load(head)?), judgement, noise, 1))
 }
 
 fn progress(message: &str) {
