@@ -24,7 +24,7 @@ pub enum Measure {
 }
 
 impl Measure {
-    /// An amount of this measure in words: `1.23 ms`, `4.56 M instructions`.
+    /// An amount of this measure in words: `1.23 ms`, `4.560 M instr`.
     pub fn show(self, amount: f64) -> String {
         match self {
             Self::Time => duration(amount),
