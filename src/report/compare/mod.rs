@@ -192,8 +192,14 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
 
 /// Calibrates this machine's noise: `config`'s base against itself (head is ignored), then
 /// every run of both sides, one build, makes the profile. The A/A outcome comes with it.
+/// Instructions are not counted: a count has no noise to calibrate.
 pub fn calibrate(config: &CompareConfig) -> io::Result<(Outcome, NoiseProfile)> {
-    let config = CompareConfig { head: config.base.clone(), noise: None, ..config.clone() };
+    let config = CompareConfig {
+        head: config.base.clone(),
+        noise: None,
+        instructions: false,
+        ..config.clone()
+    };
     let outcome = compare(&config)?;
     let [base, head] = kept(&config.work_dir, config.rounds, false)?;
     let mut times = base.times;
