@@ -355,8 +355,8 @@ fn seed_of(size: ImageSize) -> u64 {
     (u64::from(size.height) << 32) | u64::from(size.width)
 }
 
-/// SplitMix64: a tiny, fixed PRNG, so fixtures (and the comparison's bootstrap, and the tests'
-/// generated cases) never change with a dependency's version.
+/// SplitMix64: a tiny, fixed PRNG, so fixtures (and the tests' generated cases) never change
+/// with a dependency's version.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(u64);
 
