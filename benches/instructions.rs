@@ -12,8 +12,8 @@
 //! cargo bench --no-default-features --features instructions --bench instructions
 //! ```
 //!
-//! gungraun names each run `<stage>::measure each_<n>`, `n` counting the stage's ids in order
-//! ([`ids`]); `instructions --ids` prints which id each is, and
+//! gungraun names each run `<stage>.each_<n>` (its bench function, one per stage, and `n`
+//! counting the stage's ids in order, [`ids`]); `instructions --ids` prints which id each is, and
 //! `servebench::report::instructions` reads the counts back under their ids.
 //! `SERVEBENCH_FILTER`, a regular expression over ids, narrows what is counted.
 
@@ -29,8 +29,8 @@ fn ids(group: Group) -> Vec<servebench::ids::BenchId> {
     instructions::counted(group).expect("SERVEBENCH_FILTER is a regular expression")
 }
 
-/// gungraun's harness: a group per stage, each id's work made by its setup (not counted) and
-/// run once by `measure` (counted).
+/// gungraun's harness: a bench function per stage, each id's work made by its setup (not
+/// counted) and run once by the function (counted).
 mod harness {
     use std::hint::black_box;
 

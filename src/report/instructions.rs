@@ -14,7 +14,7 @@ use std::path::Path;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::ids::{BenchId, CodecId, Family, Group, PostprocessId, VisionId};
+use crate::ids::{BenchId, Group};
 
 /// A regular expression over ids: only the ids it matches are counted. gungraun passes it to
 /// every process of a run, so they all number the ids alike.
@@ -31,18 +31,13 @@ pub const BENCH: &str = "instructions";
 
 /// The ids of `group` counted under the [`FILTER_ENV`] filter, in the order gungraun numbers them.
 pub fn counted(group: Group) -> Result<Vec<BenchId>, regex::Error> {
-    let all: Vec<BenchId> = match group {
-        Group::Codec => CodecId::all().into_iter().map(BenchId::from).collect(),
-        Group::Vision => VisionId::all().into_iter().map(BenchId::from).collect(),
-        Group::Postprocess => PostprocessId::all().into_iter().map(BenchId::from).collect(),
-        _ => Vec::new(),
-    };
     let filter = match std::env::var(FILTER_ENV) {
         Ok(pattern) if !pattern.is_empty() => Some(Regex::new(&pattern)?),
         _ => None,
     };
-    Ok(all
+    Ok(BenchId::all()
         .into_iter()
+        .filter(|id| id.group() == group)
         .filter(|id| filter.as_ref().is_none_or(|f| f.is_match(&id.to_string())))
         .collect())
 }

@@ -33,8 +33,7 @@ pub fn environment(folder: Option<&Path>) -> io::Result<Environment<'static>> {
     environment.set_syntax(syntax);
     // Numbers stay numbers in the context (compare.json's, say); templates format them.
     environment.add_filter("amount", |amount: Option<f64>, measure: String| {
-        let measure: Option<super::compare::Measure> =
-            serde_json::from_value(serde_json::Value::String(measure)).ok();
+        let measure = super::compare::Measure::from_name(&measure).ok();
         amount.zip(measure).map(|(amount, measure)| measure.show(amount)).unwrap_or_default()
     });
     environment.add_filter("percent", |change: Option<f64>| {

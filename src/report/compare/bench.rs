@@ -163,21 +163,18 @@ pub fn instructions_unavailable() -> Option<String> {
 }
 
 /// One run of the instruction bench `bench`, gungraun's output into `home`, counting the ids
-/// `filter` matches (all where `None`); its list of ids is kept beside (`ids.txt`) for
+/// `filter` (a regular expression) matches; its list of ids is kept beside (`ids.txt`) for
 /// [`load_instructions`].
 pub fn run_instructions(
     bench: &BenchBinary,
     home: &Path,
-    filter: Option<&str>,
+    filter: &str,
     env: &[(String, String)],
 ) -> io::Result<Counts> {
     let command = || {
         let mut command = Command::new(&bench.binary);
         command.current_dir(&bench.tree).envs(env.iter().map(|(key, value)| (key, value)));
-        if let Some(filter) = filter {
-            command.env(instructions::FILTER_ENV, filter);
-        }
-        command.stdin(Stdio::null());
+        command.env(instructions::FILTER_ENV, filter).stdin(Stdio::null());
         command
     };
     let listing = checked(&bench.binary, command().arg(instructions::IDS_FLAG).output()?)?;

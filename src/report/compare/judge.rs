@@ -134,7 +134,7 @@ impl Judgement {
         let by_runs = base.len() >= 2 && head.len() >= 2;
         let units = |side: &[Vec<f64>]| -> Vec<f64> {
             if by_runs {
-                side.iter().map(|run| median(&mut run.clone()).ln()).collect()
+                log_medians(side)
             } else {
                 side.concat().into_iter().map(f64::ln).collect()
             }
@@ -220,15 +220,20 @@ impl Judgement {
     }
 }
 
-/// A side's units: how many, their mean and variance.
-struct Summary {
-    n: f64,
-    mean: f64,
-    variance: f64,
+/// The log of each non-empty run's median: a run as the judge (and a noise profile) counts it.
+pub(super) fn log_medians(runs: &[Vec<f64>]) -> Vec<f64> {
+    runs.iter().filter(|run| !run.is_empty()).map(|run| median(&mut run.clone()).ln()).collect()
+}
+
+/// A side's units: how many, their mean and (sample) variance.
+pub(super) struct Summary {
+    pub(super) n: f64,
+    pub(super) mean: f64,
+    pub(super) variance: f64,
 }
 
 impl Summary {
-    fn of(units: &[f64]) -> Self {
+    pub(super) fn of(units: &[f64]) -> Self {
         let n = units.len() as f64;
         let mean = units.iter().sum::<f64>() / n;
         let variance = if units.len() > 1 {
@@ -259,7 +264,7 @@ fn pooled(b: &Summary, h: &Summary, prior: Prior) -> (f64, f64) {
 }
 
 /// The median, reordering `values`.
-pub(super) fn median(values: &mut [f64]) -> f64 {
+fn median(values: &mut [f64]) -> f64 {
     let (len, middle) = (values.len(), values.len() / 2);
     let (below, upper, _) = values.select_nth_unstable_by(middle, f64::total_cmp);
     let upper = *upper;

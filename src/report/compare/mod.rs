@@ -172,12 +172,8 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
         for (which, counter) in [Which::Base, Which::Head].into_iter().zip(&counters) {
             progress(&format!("{}: counting instructions under Valgrind", which.name()));
             let home = runs.join(instructions_home(which));
-            let counts = bench::run_instructions(
-                counter,
-                &home,
-                Some(&filter),
-                &options[which as usize].env,
-            )?;
+            let counts =
+                bench::run_instructions(counter, &home, &filter, &options[which as usize].env)?;
             measured[which as usize].instructions = of_stages(counts, &stages);
         }
     }

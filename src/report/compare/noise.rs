@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::judge::{Prior, median};
+use super::judge::{Prior, Summary, log_medians};
 use super::outcome::Runs;
 
 /// An id's threshold is this many of its spreads.
@@ -56,13 +56,9 @@ impl NoiseProfile {
         let mut spread = BTreeMap::new();
         let mut counts = BTreeMap::new();
         for (id, id_runs) in runs {
-            let logs: Vec<f64> = id_runs
-                .iter()
-                .filter(|run| !run.is_empty())
-                .map(|run| median(&mut run.clone()).ln())
-                .collect();
+            let logs = log_medians(id_runs);
             if logs.len() >= MIN_RUNS {
-                spread.insert(id.clone(), standard_deviation(&logs));
+                spread.insert(id.clone(), Summary::of(&logs).variance.sqrt());
                 counts.insert(id.clone(), logs.len());
             }
         }
@@ -104,13 +100,6 @@ impl NoiseProfile {
     }
 }
 
-/// The sample standard deviation (n - 1).
-fn standard_deviation(values: &[f64]) -> f64 {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +129,9 @@ mod tests {
         assert_eq!(profile.threshold("quiet"), Some(FLOOR));
         let noisy = profile.threshold("noisy").unwrap();
         let logs: Vec<f64> = [100.0f64, 130.0, 95.0, 170.0, 110.0, 100.0].map(f64::ln).to_vec();
-        assert!((noisy - 3.0 * standard_deviation(&logs)).abs() < 1e-12, "{noisy}");
+        let mean = logs.iter().sum::<f64>() / 6.0;
+        let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / 5.0).sqrt();
+        assert!((noisy - 3.0 * sd).abs() < 1e-12, "{noisy}");
         assert!(noisy > 0.5, "{noisy}");
         assert_eq!(profile.threshold("too_few"), None);
         assert_eq!(profile.threshold("unknown"), None);

@@ -24,6 +24,22 @@ pub enum Measure {
 }
 
 impl Measure {
+    /// Both measures.
+    pub const ALL: [Self; 2] = [Self::Time, Self::Instructions];
+
+    /// Its name, as `compare.json` and the tables write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Time => "time",
+            Self::Instructions => "instructions",
+        }
+    }
+
+    /// The measure named `name`.
+    pub fn from_name(name: &str) -> Result<Self, crate::error::UnknownName> {
+        crate::error::by_name("measure", &Self::ALL, Self::name, name)
+    }
+
     /// An amount of this measure in words: `1.23 ms`, `4.560 M instr`.
     pub fn show(self, amount: f64) -> String {
         match self {
@@ -84,7 +100,7 @@ impl std::fmt::Display for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.measure {
             Measure::Time => f.write_str(&self.id),
-            Measure::Instructions => write!(f, "{} (instructions)", self.id),
+            Measure::Instructions => write!(f, "{} ({})", self.id, self.measure.name()),
         }
     }
 }
@@ -299,10 +315,7 @@ impl Outcome {
             let interval = row.lower.zip(row.upper).map_or_else(String::new, |(lower, upper)| {
                 format!("{} .. {}", percent(lower), percent(upper))
             });
-            let measure = match row.measure {
-                Measure::Time => "time",
-                Measure::Instructions => "instructions",
-            };
+            let measure = row.measure.name();
             table.push_str(&format!(
                 "{:width$}  {measure:12}  {:>16}  {:>16}  {:>8}  {:>18}  {:>9}  {}\n",
                 row.id,
