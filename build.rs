@@ -7,13 +7,21 @@
 //! which maps malformed protobuf to `INVALID_ARGUMENT` rather than tonic's `INTERNAL`.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() -> io::Result<()> {
+    // What the output depends on, besides the libtorch version file named below (naming any
+    // file replaces cargo's default of rerunning on every change in the package).
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=proto");
     // With the `torch` feature, torch-sys tells us where libtorch lives; bake that in as an rpath
-    // so binaries, tests and benches find it without LD_LIBRARY_PATH.
+    // so binaries, tests and benches find it without LD_LIBRARY_PATH, and record its version
+    // for the run information (report::run).
     if let Ok(libtorch) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}");
+        let version = libtorch_version(Path::new(&libtorch))
+            .unwrap_or_else(|| format!("unknown version, at {libtorch}"));
+        println!("cargo:rustc-env=SERVEBENCH_LIBTORCH_VERSION={version}");
     }
 
     // The compiler, for the run information benches record (report::run).
@@ -49,4 +57,34 @@ fn main() -> io::Result<()> {
             &["proto/study.proto".into(), "proto/torchserve.proto".into()],
             &[PathBuf::from("proto"), well_known],
         )
+}
+
+/// The version of the libtorch whose `lib` folder is `lib`: from `version.py` beside it where it
+/// is PyTorch's pip package (`PyTorch 2.11.0+cpu`, with `CUDA 13.0` where built for it), or from
+/// `build-version` in a libtorch archive.
+fn libtorch_version(lib: &Path) -> Option<String> {
+    let root = lib.parent()?;
+    let python = root.join("version.py");
+    let archive = root.join("build-version");
+    // Only a file that exists: cargo reruns a build script whose named file is missing every time.
+    if let Some(file) = [&python, &archive].into_iter().find(|file| file.exists()) {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    if let Ok(text) = std::fs::read_to_string(&python) {
+        // Lines such as `__version__ = '2.11.0+cu130'` and `cuda: Optional[str] = '13.0'`.
+        let field = |name: &str| {
+            let line = text.lines().find(|line| {
+                line.strip_prefix(name).is_some_and(|rest| rest.starts_with([' ', ':', '=']))
+            })?;
+            let value = line.rsplit_once('=')?.1.trim().trim_matches(['\'', '"']);
+            (value != "None").then(|| value.to_owned())
+        };
+        let version = format!("PyTorch {}", field("__version__")?);
+        return Some(match field("cuda") {
+            Some(cuda) => format!("{version}, CUDA {cuda}"),
+            None => version,
+        });
+    }
+    let version = std::fs::read_to_string(&archive).ok()?;
+    Some(format!("libtorch {}", version.trim()))
 }

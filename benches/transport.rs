@@ -48,7 +48,7 @@ fn transport(c: &mut Criterion) {
                         let outcome = if concurrency == 1 {
                             client.send(request).await.map(drop)
                         } else {
-                            client.send_concurrent(request, concurrency).await
+                            client.send_concurrent(request, concurrency).await.map(drop)
                         };
                         outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
                     })

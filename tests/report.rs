@@ -152,7 +152,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         gpu: "none".into(),
         rustc: "rustc 1.95.0".into(),
         servebench: "0.1.0".into(),
-        libtorch: "PyTorch 2.11.0 (tch 0.24)".into(),
+        libtorch: "PyTorch 2.11.0+cpu".into(),
         started: "2026-11-25 16:46 UTC".into(),
     };
     attribution::merge(

@@ -70,12 +70,17 @@ async fn every_protocol_answers_every_study_request_at_every_size() {
 }
 
 #[tokio::test]
-async fn twenty_concurrent_requests_all_succeed_on_every_protocol() {
+async fn twenty_concurrent_requests_are_each_answered_on_every_protocol() {
     let server = study::start(ListenConfig::default()).await.unwrap();
     for protocol in Protocol::ALL {
         let client = client(protocol, &server).await;
         for request in small_requests() {
-            client.send_concurrent(&Arc::new(request), 20).await.unwrap();
+            let kind = request.kind();
+            let answers = client.send_concurrent(&Arc::new(request), 20).await.unwrap();
+            assert_eq!(answers.len(), 20, "{protocol} {kind}");
+            for answer in answers {
+                assert_eq!(answer, fixtures::basic_response(), "{protocol} {kind}");
+            }
         }
     }
     server.shutdown().await.unwrap();

@@ -25,6 +25,13 @@ pub fn measuring() -> bool {
     std::env::args().any(|arg| arg == "--bench")
 }
 
+/// Whether this is Criterion's test mode (`cargo test --benches`): each id run once to show it
+/// works, neither measured nor listed (`--list`).
+#[allow(dead_code)] // only the end-to-end bench trims its test mode
+pub fn testing() -> bool {
+    !measuring() && !std::env::args().any(|arg| arg == "--list")
+}
+
 /// Criterion as every servebench bench runs it; command-line flags still override it.
 ///
 /// When [`measuring`], it first records where this bench runs, for the report

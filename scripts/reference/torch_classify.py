@@ -2,7 +2,8 @@
 image_classifier path (torchvision transforms on PIL, the TorchScript model, softmax) in Python.
 
 Usage: python torch_classify.py MODEL IMAGE...
-Prints a JSON list with [top-1 class index, its probability] per image.
+The images go through the model as one batch, in the order given, as servebench batches them.
+Prints a JSON list with, per image, the softmax probabilities of every class.
 """
 
 import json
@@ -23,12 +24,10 @@ TRANSFORM = transforms.Compose(
 )
 
 model = torch.jit.load(sys.argv[1], map_location="cpu").eval()
-answers = []
+images = []
 for path in sys.argv[2:]:
     with Image.open(path) as image:
-        batch = TRANSFORM(image.convert("RGB")).unsqueeze(0)
-    with torch.no_grad():
-        probabilities = F.softmax(model(batch), dim=1)[0]
-    top = int(probabilities.argmax())
-    answers.append([top, float(probabilities[top])])
-print(json.dumps(answers))
+        images.append(TRANSFORM(image.convert("RGB")))
+with torch.no_grad():
+    probabilities = F.softmax(model(torch.stack(images)), dim=1)
+print(json.dumps(probabilities.tolist()))

@@ -99,18 +99,18 @@ impl StudyClient {
     }
 
     /// Sends `concurrency` copies of `request` at once, as tasks on the current runtime, and
-    /// waits for all of them: the study's unit of measurement (it used 20).
+    /// waits for all of them: the study's unit of measurement (it used 20). Returns every
+    /// answer, in the order they came.
     pub async fn send_concurrent(
         &self,
         request: &Arc<StudyRequest>,
         concurrency: usize,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Vec<BasicResponse>, ClientError> {
         concurrently(concurrency, || {
             let (client, request) = (self.clone(), Arc::clone(request));
-            async move { client.send(&request).await.map(drop) }
+            async move { client.send(&request).await }
         })
         .await
-        .map(drop)
     }
 }
 

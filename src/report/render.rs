@@ -494,7 +494,8 @@ fn missing(results: &Results<'_>, unknown: &[String], stages: &Attribution) -> V
     if !results.0.keys().any(BenchId::needs_cuda) {
         missing.push(
             "No CUDA results: libtorch saw no GPU on the machine the benches ran on, so the \
-             inference/*_cuda and end_to_end/*/cuda_* ids were skipped."
+             inference/*_cuda and end_to_end/*/cuda_* ids were skipped. The CUDA paths are \
+             built and tested for refusal only until a run on a GPU gives them numbers."
                 .to_owned(),
         );
     }

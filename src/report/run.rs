@@ -5,7 +5,7 @@
 //! ```json
 //! {"transport": {"commit": "5301e79a2b4c", "machine": "AMD EPYC 7B13, 2 cores, linux",
 //!   "gpu": "none", "rustc": "rustc 1.95.0 (...)", "servebench": "0.1.0",
-//!   "libtorch": "PyTorch 2.11.0 (tch 0.24)", "started": "2026-11-25 16:46 UTC"}}
+//!   "libtorch": "PyTorch 2.11.0+cu130, CUDA 13.0", "started": "2026-11-25 16:46 UTC"}}
 //! ```
 
 use std::collections::BTreeMap;
@@ -34,7 +34,8 @@ pub struct RunInfo {
     pub rustc: String,
     /// servebench's version.
     pub servebench: String,
-    /// The libtorch servebench links (`none` without the `torch` feature).
+    /// The libtorch servebench links, its version read at build time (`none` without the
+    /// `torch` feature).
     pub libtorch: String,
     /// When it started (UTC, to the minute).
     pub started: String,
@@ -63,11 +64,9 @@ impl RunInfo {
             gpu: gpu(),
             rustc: env!("SERVEBENCH_RUSTC_VERSION").to_owned(),
             servebench: env!("CARGO_PKG_VERSION").to_owned(),
-            libtorch: if cfg!(feature = "torch") {
-                "PyTorch 2.11.0 (tch 0.24)".to_owned()
-            } else {
-                "none (built without the torch feature)".to_owned()
-            },
+            libtorch: option_env!("SERVEBENCH_LIBTORCH_VERSION")
+                .unwrap_or("none (built without the torch feature)")
+                .to_owned(),
             started: super::utc_minute(SystemTime::now()),
         }
     }
