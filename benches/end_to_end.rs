@@ -8,7 +8,10 @@
 //! up to 8, 10 ms max delay), `cuda_b1` and `cuda_b8` where libtorch sees a GPU (skipped with the
 //! reason printed where not). One iteration is the study's unit: 20 concurrent requests, timed
 //! together; throughput is requests per second. The model is the generated ResNet-50, one
-//! worker. In Criterion's test mode (`cargo test --benches`) only the 360x640 ids run.
+//! worker. In Criterion's test mode (`cargo test --benches`) and in the quick mode only the
+//! 360x640 ids run: every route and setup once, since an id costs at least its ten samples of
+//! 20 requests through ResNet-50 (1.3 to 2.6 s each on 2 cores), and the 42 ids of every size
+//! took 13 minutes of a quick run alone.
 //!
 //! Besides Criterion's estimates, the mean of every client stage (encode, wait, decode) and
 //! server stage (queue, decode, preprocess, infer, postprocess, encode) over each id's measured
@@ -96,9 +99,10 @@ impl Recorder {
 fn end_to_end(c: &mut Criterion) {
     let server_runtime = common::runtime();
     let client_runtime = common::runtime();
-    // Criterion's test mode (`cargo test --benches`) only shows the bench works: every route
-    // and setup once, at the smallest size (an id there is 20 requests through ResNet-50).
-    let sizes = if common::testing() { &STUDY_SIZES[..1] } else { &STUDY_SIZES[..] };
+    // Criterion's test mode (`cargo test --benches`) only shows the bench works, and the quick
+    // mode is a smoke run: every route and setup once, at the smallest size.
+    let smallest = common::testing() || common::quick();
+    let sizes = if smallest { &STUDY_SIZES[..1] } else { &STUDY_SIZES[..] };
     let images: Vec<(ImageSize, Bytes)> =
         sizes.iter().map(|&size| (size, fixtures::image(ImageSpec::study(size)))).collect();
     let model = std::env::var("SERVEBENCH_MODEL_NAME").unwrap_or_else(|_| "resnet50".to_owned());

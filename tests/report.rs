@@ -15,6 +15,7 @@ use servebench::report::compare::outcome::Key;
 use servebench::report::compare::{self, Counts, Measure, Measured, Runs};
 use servebench::report::render::{self, ReportConfig};
 use servebench::report::run::{self, RunInfo};
+use servebench::report::snapshot;
 use servebench::timing::{ClientStage, Stage};
 
 /// A bench id the suite makes, from its text.
@@ -215,6 +216,55 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         assert!(markdown.contains(missing) && html.contains(missing), "{missing}");
     }
     assert!(!markdown.contains("No transport results"));
+
+    // Kept for the record (`--save`), the run renders the same report; the README's findings
+    // come from it, with where it ran.
+    let kept = dir.0.join("results").join("kept");
+    assert_eq!(snapshot::save(&config.criterion_home, "new", &kept).unwrap(), 7);
+    let from_kept = ReportConfig { criterion_home: kept.clone(), ..config.clone() };
+    render::report(&from_kept).unwrap();
+    let without_written = |text: &str| -> String {
+        text.lines().filter(|line| !line.starts_with("- Results:")).collect::<Vec<_>>().join("\n")
+    };
+    let again = std::fs::read_to_string(&written.markdown).unwrap();
+    assert_eq!(without_written(&again), without_written(&markdown));
+    let findings = render::readme(&from_kept).unwrap();
+    assert!(
+        findings.starts_with("Run: commit `0123456789ab`, gpu box (end_to_end); laptop"),
+        "{findings}"
+    );
+    assert!(findings.contains("| basic | 600 µs"), "{findings}");
+    assert!(findings.contains("| 360x640 | — | — | 1.050 (1.029 – 1.071) |"), "{findings}");
+    // Only the 1080x1920 attribution goes in the README; this run has none.
+    assert!(!findings.contains("grpc_raw | 200"), "{findings}");
+    // A run with no record of where it ran cannot be stated.
+    std::fs::remove_file(kept.join(run::FILE_NAME)).unwrap();
+    assert!(render::readme(&from_kept).is_err());
+}
+
+/// The README's findings are its kept run rendered (`servebench report --criterion
+/// results/... --readme README.md` writes them), never figures copied by hand.
+#[test]
+fn the_readmes_findings_are_its_kept_run_rendered() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let (source, written) =
+        snapshot::generated(&readme).expect("README.md has its generated findings' markers");
+    let dir = common::TempDir::new("readme");
+    let config = ReportConfig {
+        criterion_home: root.join(&source),
+        baseline: "new".into(),
+        out: dir.0.clone(),
+        templates: None,
+    };
+    let rendered = render::readme(&config).unwrap();
+    assert!(
+        written == rendered,
+        "README.md's findings are not {}'s: run `cargo run --release -- report --criterion {} \
+         --readme README.md`\n--- README.md ---\n{written}\n--- rendered ---\n{rendered}",
+        source.display(),
+        source.display()
+    );
 }
 
 #[test]

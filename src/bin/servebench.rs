@@ -112,7 +112,9 @@ mod report {
     use servebench::report::compare::judge::Judgement;
     use servebench::report::compare::noise::NoiseProfile;
     use servebench::report::compare::{self, CompareConfig, Side, WORKING_TREE};
+    use servebench::report::criterion::LATEST;
     use servebench::report::render::{self, ReportConfig};
+    use servebench::report::snapshot;
 
     /// Where servebench writes its own output: `servebench/` beside Criterion's folder.
     fn out_dir() -> PathBuf {
@@ -134,19 +136,50 @@ mod report {
         /// A folder of edited templates to use instead of the built-in report-templates/.
         #[arg(long)]
         templates: Option<PathBuf>,
+        /// Also keep the run in this folder, to commit: what the report reads, without
+        /// Criterion's HTML (results/<date>-<machine>); the report is then rendered from it.
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+        /// Rewrite this README's generated findings from the run reported (a kept one: with
+        /// --save, or --criterion results/...), between its `servebench report --readme` lines.
+        #[arg(long, value_name = "README")]
+        readme: Option<PathBuf>,
     }
 
     pub fn report(args: ReportArgs) -> io::Result<ExitCode> {
-        let config = ReportConfig {
+        let mut config = ReportConfig {
             criterion_home: args.criterion.unwrap_or_else(attribution::criterion_home),
             baseline: args.baseline,
             out: args.out.unwrap_or_else(out_dir),
             templates: args.templates,
         };
+        if let Some(into) = args.save {
+            let kept = snapshot::save(&config.criterion_home, &config.baseline, &into)?;
+            println!(
+                "kept {kept} ids of {} in {}",
+                config.criterion_home.display(),
+                into.display()
+            );
+            config.criterion_home = into;
+            config.baseline = LATEST.to_owned();
+        }
         let written = render::report(&config)?;
         println!("{} ids from {}", written.ids, config.criterion_home.display());
         println!("{}", written.html.display());
         println!("{}", written.markdown.display());
+        if let Some(path) = args.readme {
+            let readme = std::fs::read_to_string(&path)?;
+            let findings = render::readme(&config)?;
+            // The README names the kept run from its own folder, as the test reads it.
+            let parent = path.parent().filter(|parent| !parent.as_os_str().is_empty());
+            let folder = std::path::absolute(parent.unwrap_or(Path::new(".")))?;
+            let kept = std::path::absolute(&config.criterion_home)?;
+            let source = kept.strip_prefix(&folder).unwrap_or(&kept);
+            let spliced = snapshot::splice(&readme, source, &findings)
+                .map_err(|error| io::Error::other(format!("{}: {error}", path.display())))?;
+            std::fs::write(&path, spliced)?;
+            println!("{}: findings from {}", path.display(), config.criterion_home.display());
+        }
         Ok(ExitCode::SUCCESS)
     }
 

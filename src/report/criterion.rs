@@ -13,6 +13,13 @@ use serde::Deserialize;
 /// The baseline Criterion writes the latest run to.
 pub const LATEST: &str = "new";
 
+const BENCHMARK: &str = "benchmark.json";
+const ESTIMATES: &str = "estimates.json";
+const SAMPLE: &str = "sample.json";
+
+/// The files of an id's folder in a baseline that [`load`] reads.
+pub const FILES: [&str; 3] = [BENCHMARK, ESTIMATES, SAMPLE];
+
 /// A point estimate with its confidence interval, in nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 pub struct Estimate {
@@ -101,7 +108,7 @@ fn visit(
     found: &mut BTreeMap<String, Measurement>,
 ) -> io::Result<()> {
     let results = folder.join(baseline);
-    if results.join("benchmark.json").is_file() {
+    if results.join(BENCHMARK).is_file() {
         let measurement = read(&results)?;
         found.insert(measurement.id.clone(), measurement);
         return Ok(());
@@ -121,15 +128,14 @@ fn read(results: &Path) -> io::Result<Measurement> {
     let invalid = |name: &str, error: serde_json::Error| {
         io::Error::other(format!("{}: {error}", results.join(name).display()))
     };
-    let benchmark: Benchmark = serde_json::from_slice(&json("benchmark.json")?)
-        .map_err(|e| invalid("benchmark.json", e))?;
-    let estimates: Estimates = serde_json::from_slice(&json("estimates.json")?)
-        .map_err(|e| invalid("estimates.json", e))?;
-    let sample: Sample =
-        serde_json::from_slice(&json("sample.json")?).map_err(|e| invalid("sample.json", e))?;
+    let benchmark: Benchmark =
+        serde_json::from_slice(&json(BENCHMARK)?).map_err(|e| invalid(BENCHMARK, e))?;
+    let estimates: Estimates =
+        serde_json::from_slice(&json(ESTIMATES)?).map_err(|e| invalid(ESTIMATES, e))?;
+    let sample: Sample = serde_json::from_slice(&json(SAMPLE)?).map_err(|e| invalid(SAMPLE, e))?;
     let samples =
         sample.times.iter().zip(&sample.iters).map(|(time, iters)| time / iters).collect();
-    let written = std::fs::metadata(results.join("estimates.json")).and_then(|m| m.modified()).ok();
+    let written = std::fs::metadata(results.join(ESTIMATES)).and_then(|m| m.modified()).ok();
     Ok(Measurement {
         id: benchmark.full_id,
         folder: benchmark.directory_name.into(),

@@ -1,7 +1,8 @@
 //! Reading the suite's output back: Criterion's results ([`criterion`]) and where their run was
 //! made ([`run`], recorded by the benches), rendered into one report ([`render`], through
-//! `report-templates/`), and two runs judged against each other ([`compare`]) so a
-//! branch's regressions are found by a command, not by eye.
+//! `report-templates/`), a run kept with the code for the README's findings ([`snapshot`]), and
+//! two runs judged against each other ([`compare`]) so a branch's regressions are found by a
+//! command, not by eye.
 
 pub mod chart;
 pub mod compare;
@@ -9,6 +10,7 @@ pub mod criterion;
 pub mod instructions;
 pub mod render;
 pub mod run;
+pub mod snapshot;
 pub mod templates;
 
 use std::time::SystemTime;

@@ -1,10 +1,12 @@
 //! `servebench report`: Criterion's results and the end-to-end attribution, rendered through
-//! `report-templates/` (minijinja) into one HTML page and one Markdown file.
+//! `report-templates/` (minijinja) into one HTML page and one Markdown file, and the README's
+//! findings from a kept run ([`readme`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use minijinja::Environment;
 use serde::Serialize;
 
 use super::chart::{self, Bar, Segment};
@@ -141,48 +143,71 @@ pub struct Written {
 
 /// Reads everything and writes the report.
 pub fn report(config: &ReportConfig) -> io::Result<Written> {
+    let context = context(config)?;
+    std::fs::create_dir_all(&config.out)?;
+    for scenario in &context.scenarios {
+        std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
+    }
+    let environment = templates::environment(config.templates.as_deref())?;
+    let written = Written {
+        html: config.out.join("report.html"),
+        markdown: config.out.join("report.md"),
+        ids: context.ids,
+    };
+    std::fs::write(&written.html, render(&environment, "report.html.j2", &context)?)?;
+    std::fs::write(&written.markdown, render(&environment, "report.md.j2", &context)?)?;
+    Ok(written)
+}
+
+/// The README's findings (`report-templates/readme.md.j2`): the study's tables, the TorchServe
+/// experiment's and where a 1080x1920 request's time went, rendered from the run under
+/// `config.criterion_home`, usually one kept in `results/` ([`super::snapshot`]). Writes
+/// nothing; an error where the run has no record of where it ran, which the findings state.
+pub fn readme(config: &ReportConfig) -> io::Result<String> {
+    let context = context(config)?;
+    if !context.run_recorded {
+        return Err(io::Error::other(format!(
+            "{} has no record of where its run was made ({}): the README's findings name it",
+            config.criterion_home.display(),
+            run::FILE_NAME
+        )));
+    }
+    let environment = templates::environment(config.templates.as_deref())?;
+    render(&environment, "readme.md.j2", &context)
+}
+
+/// Everything the templates show, from `config`'s run (the charts drawn, not written).
+fn context(config: &ReportConfig) -> io::Result<Context> {
     let measurements = criterion::load(&config.criterion_home, &config.baseline)?;
     let (results, unknown) = Results::new(&measurements);
     let stages =
         attribution::read(&config.criterion_home.join("end_to_end").join(attribution::FILE_NAME))?;
-    std::fs::create_dir_all(&config.out)?;
     let links = Links::new(&config.criterion_home, &config.out);
-    let scenarios = scenarios(&results, &stages, &links)?;
-    for scenario in &scenarios {
-        std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
-    }
     let (run, run_recorded) = match run::summarize(&run::recorded(&config.criterion_home)?) {
         Some(recorded) => (recorded, true),
         None => (RunInfo::here(), false),
     };
-    let context = Context {
+    Ok(Context {
         run,
         run_recorded,
         results_written: super::written_span(measurements.values()),
         baseline: config.baseline.clone(),
         study: study_tables(&results, &links),
         torchserve: torchserve_tables(&results, &links),
-        scenarios,
+        scenarios: scenarios(&results, &stages, &links)?,
         segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
         missing: missing(&results, &unknown, &stages),
         ids: measurements.len(),
-    };
-    let environment = templates::environment(config.templates.as_deref())?;
-    let render = |name: &str| {
-        environment
-            .get_template(name)
-            .and_then(|template| template.render(minijinja::value::Serde(&context)))
-            .map_err(|error| io::Error::other(format!("{name}: {error:#}")))
-    };
-    let written = Written {
-        html: config.out.join("report.html"),
-        markdown: config.out.join("report.md"),
-        ids: measurements.len(),
-    };
-    std::fs::write(&written.html, render("report.html.j2")?)?;
-    std::fs::write(&written.markdown, render("report.md.j2")?)?;
-    Ok(written)
+    })
+}
+
+/// Template `name` rendered with `context`.
+fn render(environment: &Environment<'_>, name: &str, context: &Context) -> io::Result<String> {
+    environment
+        .get_template(name)
+        .and_then(|template| template.render(minijinja::value::Serde(context)))
+        .map_err(|error| io::Error::other(format!("{name}: {error:#}")))
 }
 
 #[derive(Serialize)]

@@ -7,9 +7,11 @@ use minijinja::Environment;
 use minijinja::syntax::SyntaxConfig;
 
 /// Every template, by file name, as `report-templates/` holds them.
-const BUILT_IN: [(&str, &str); 3] = [
+const BUILT_IN: [(&str, &str); 5] = [
     ("report.html.j2", include_str!("../../report-templates/report.html.j2")),
     ("report.md.j2", include_str!("../../report-templates/report.md.j2")),
+    ("tables.md.j2", include_str!("../../report-templates/tables.md.j2")),
+    ("readme.md.j2", include_str!("../../report-templates/readme.md.j2")),
     ("compare.md.j2", include_str!("../../report-templates/compare.md.j2")),
 ];
 
