@@ -47,20 +47,78 @@ pub fn build_instructions(
     target: &Path,
     into: &Path,
 ) -> io::Result<Option<BenchBinary>> {
+    let has_bench = root_package(tree)?
+        .targets
+        .iter()
+        .any(|target| target.is_bench() && target.name == instructions::BENCH);
+    if !has_bench {
+        return Ok(None);
+    }
+    let args = ["--no-default-features", "--features", "instructions", "--bench", "instructions"];
+    Ok(cargo_bench_no_run(tree, target, &args, into)?.into_iter().next())
+}
+
+/// Makes the next build in `target` compile `tree`'s own package afresh, from `tree`, and notes
+/// whether that build is of a tree other than the checkout (`another`), until forgotten again.
+///
+/// Every tree compare builds shares `target` (dependencies build once), and with them the
+/// package's own compiled units: cargo names those the same from any folder and judges them
+/// fresh when the source files it recorded are older than the build. So after base's worktree
+/// was built, head's tree, edited before that, got base's binaries: a comparison of two
+/// commits ran one of them twice and found no change. Removing the package's fingerprints
+/// (`<target>/release/.fingerprint/<package>-<hash>`) rebuilds it, and only it. The note
+/// ([`holds_another_build`]) is a file, so a comparison interrupted after building another
+/// tree is noticed by the next one.
+pub fn forget_package_builds(tree: &Path, target: &Path, another: bool) -> io::Result<()> {
+    let package = root_package(tree)?.name.to_string();
+    let release = target.join("release");
+    if let Ok(entries) = std::fs::read_dir(release.join(".fingerprint")) {
+        for entry in entries {
+            let entry = entry?;
+            if is_unit_of(&entry.file_name().to_string_lossy(), &package) {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+    }
+    let note = release.join(ANOTHER_BUILD);
+    if another {
+        std::fs::create_dir_all(&release)?;
+        std::fs::write(&note, tree.to_string_lossy().as_bytes())?;
+    } else if note.exists() {
+        std::fs::remove_file(&note)?;
+    }
+    Ok(())
+}
+
+/// Whether `target` may hold another tree's build of the package, not the checkout's.
+pub fn holds_another_build(target: &Path) -> bool {
+    target.join("release").join(ANOTHER_BUILD).exists()
+}
+
+/// The note [`forget_package_builds`] leaves while `target` holds another tree's build.
+const ANOTHER_BUILD: &str = "servebench-compare-another-tree";
+
+/// Whether a fingerprint folder's name is one of `package`'s units: `<package>-<16 hex digits>`
+/// (not `<package>-macros-...`, another package).
+fn is_unit_of(folder: &str, package: &str) -> bool {
+    folder
+        .strip_prefix(package)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
+/// The package at `tree`'s root, as cargo reads its manifest.
+fn root_package(tree: &Path) -> io::Result<cargo_metadata::Package> {
     let metadata = cargo_metadata::MetadataCommand::new()
         .current_dir(tree)
         .manifest_path(tree.join("Cargo.toml"))
         .no_deps()
         .exec()
         .map_err(io::Error::other)?;
-    let has_bench = metadata.root_package().is_some_and(|package| {
-        package.targets.iter().any(|t| t.is_bench() && t.name == instructions::BENCH)
-    });
-    if !has_bench {
-        return Ok(None);
-    }
-    let args = ["--no-default-features", "--features", "instructions", "--bench", "instructions"];
-    Ok(cargo_bench_no_run(tree, target, &args, into)?.into_iter().next())
+    metadata
+        .root_package()
+        .cloned()
+        .ok_or_else(|| io::Error::other(format!("{}: no root package", tree.display())))
 }
 
 /// `cargo bench --no-run` with `args` in `tree`, every bench binary it built copied into `into`.
@@ -205,4 +263,23 @@ fn checked(binary: &Path, output: std::process::Output) -> io::Result<String> {
         )));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unit_of;
+
+    #[test]
+    fn only_the_packages_own_fingerprints_are_forgotten() {
+        assert!(is_unit_of("servebench-04c5ffa66deafcc0", "servebench"));
+        for other in [
+            "servebench-macros-04c5ffa66deafcc0",
+            "servebenchx-04c5ffa66deafcc0",
+            "servebench-04c5ffa66deafcc",
+            "servebench-04c5ffa66deafczz",
+            "serde-04c5ffa66deafcc0",
+        ] {
+            assert!(!is_unit_of(other, "servebench"), "{other}");
+        }
+    }
 }

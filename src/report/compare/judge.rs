@@ -38,6 +38,15 @@
 //! variation, the kind this judge sees. The price is power: three runs a side catch a 10 %
 //! change only on an id whose runs agree within about 1 %; more `--rounds`, or a noise
 //! profile, buy it back.
+//!
+//! Where runs scatter most, the scatter is the host's: on the Intel VM, one process timing
+//! `codec/base64_encode/1080x1920` alone for 40 s (one thread, nothing else running in the VM)
+//! saw its samples move between 1.9 and 4.1 ms in phases of a second to tens of seconds, so two
+//! runs a second apart land in different phases as often as a third of the time. A judge that
+//! keeps only the faster half of each side's runs (exact by permutation, runs as units) was
+//! tried on a 10-round planted comparison there and still missed the 10 %: eight of base's ten
+//! runs were in the slow phase. Neither the schedule nor the statistics can see a 10 % change
+//! through that; the instruction counts can, and the README says so.
 
 use serde::Serialize;
 

@@ -99,11 +99,16 @@ impl CompareConfig {
 
 /// Builds both sides, runs them alternately and judges every id.
 pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
+    // Each side builds and runs in its own tree: every path it is given must be absolute.
+    let config =
+        &CompareConfig { work_dir: std::path::absolute(&config.work_dir)?, ..config.clone() };
     let root = worktree::repository_root()?;
     std::fs::create_dir_all(&config.work_dir)?;
     // Every tree builds into the checkout's target folder: dependencies build once.
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::path::absolute(dir)?,
+        None => root.join("target"),
+    };
     let stages = config.counted_stages();
     let mut count = !stages.is_empty();
     if let Some(reason) = count.then(bench::instructions_unavailable).flatten() {
@@ -112,11 +117,30 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     }
     let timed: Vec<String> =
         config.benches.iter().filter(|b| *b != instructions::BENCH).cloned().collect();
-    let mut binaries = Vec::new();
+    let mut binaries: Vec<Vec<BenchBinary>> = Vec::new();
     let mut counters = Vec::new();
+    // Whose build of the package `target` holds: the checkout's, unless an earlier comparison
+    // was interrupted with another tree's there (see `bench::forget_package_builds`).
+    let mut holds = (!bench::holds_another_build(&target)).then(|| root.clone());
+    let mut built: Option<PathBuf> = None;
     for which in [Which::Base, Which::Head] {
         let side = config.side(which);
         let tree = worktree::checkout(&root, &side.git_ref, &config.work_dir)?;
+        if built.as_ref() == Some(&tree) {
+            // One tree on both sides (an A/A): its binaries serve both.
+            progress(&format!(
+                "{}: {} is base's tree, its benches serve both",
+                which.name(),
+                side.git_ref
+            ));
+            binaries.push(binaries[0].clone());
+            counters.extend(counters.first().cloned());
+            continue;
+        }
+        if holds.as_ref() != Some(&tree) {
+            bench::forget_package_builds(&tree, &target, tree != root)?;
+        }
+        holds = Some(tree.clone());
         progress(&format!(
             "{}: building the benches of {} in {}",
             which.name(),
@@ -133,6 +157,11 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
         if count {
             counters.push(bench::build_instructions(&tree, &target, &into)?);
         }
+        built = Some(tree);
+    }
+    if holds.is_some_and(|tree| tree != root) {
+        // Leave no other tree's build for the checkout's next `cargo build` to take as its own.
+        bench::forget_package_builds(&root, &target, false)?;
     }
     let counters: Option<Vec<BenchBinary>> = counters.into_iter().collect();
     if count && counters.is_none() {
