@@ -122,11 +122,10 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     // Whose build of the package `target` holds: the checkout's, unless an earlier comparison
     // was interrupted with another tree's there (see `bench::forget_package_builds`).
     let mut holds = (!bench::holds_another_build(&target)).then(|| root.clone());
-    let mut built: Option<PathBuf> = None;
     for which in [Which::Base, Which::Head] {
         let side = config.side(which);
         let tree = worktree::checkout(&root, &side.git_ref, &config.work_dir)?;
-        if built.as_ref() == Some(&tree) {
+        if !binaries.is_empty() && holds.as_ref() == Some(&tree) {
             // One tree on both sides (an A/A): its binaries serve both.
             progress(&format!(
                 "{}: {} is base's tree, its benches serve both",
@@ -157,7 +156,6 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
         if count {
             counters.push(bench::build_instructions(&tree, &target, &into)?);
         }
-        built = Some(tree);
     }
     if holds.is_some_and(|tree| tree != root) {
         // Leave no other tree's build for the checkout's next `cargo build` to take as its own.
