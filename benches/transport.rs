@@ -1,77 +1,166 @@
 //! Transport stage: the study's base benchmark, each request type over each protocol, end to
-//! end through client and server (encode, HTTP framing, loopback TCP, decode, answer, back).
+//! end through client and server (encode, HTTP framing, loopback TCP, decode, answer, back),
+//! held to its floor: the same bytes over plain TCP with no protocol at all.
 //!
-//! Ids (`servebench::ids::TransportId`): `transport/{rest_h1,rest_h2,grpc}/<payload>/c{1,20}`.
-//! `c1` is one request's latency; `c20` is the study's unit, 20 concurrent requests timed
-//! together. Throughput is request body bytes per iteration. The server starts once, outside
-//! the measured loop, on its own runtime; `SERVEBENCH_REST_TARGET` / `SERVEBENCH_GRPC_TARGET`
-//! point the clients elsewhere.
+//! Ids (`servebench::ids::TransportId`):
+//! `transport/{tcp_floor,rest_h1,rest_h2,grpc}[+<configuration>]/<payload>/c{1,20}`. `c1` is
+//! one request's latency; `c20` is the study's unit, 20 concurrent requests timed together.
+//! Throughput is request body bytes per iteration. Each carrier's server starts once, outside
+//! the measured loop, on its own runtime, configured as its client is.
+//!
+//! `SERVEBENCH_TRANSPORT_SET` names the sets to run, comma-separated: `default` (the floor and
+//! each protocol at hyper's and tonic's defaults, every payload; what runs when it is unset)
+//! and `configs` (each protocol under each configuration, on the smallest and largest
+//! payloads). Criterion's test mode and `--list` take both. `SERVEBENCH_REST_TARGET` /
+//! `SERVEBENCH_GRPC_TARGET` point the protocols' clients elsewhere (the floor stays here).
 
 mod common;
 
 use std::sync::Arc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use bytes::Bytes;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use servebench::client::StudyClient;
+use servebench::client::floor::FloorClient;
 use servebench::codec::{json, protobuf};
 use servebench::error::chain;
-use servebench::ids::{Group, Payload, TransportId};
+use servebench::fixtures;
+use servebench::ids::{Carrier, Group, TransportId, TransportSet};
 use servebench::messages::StudyRequest;
-use servebench::server::{ListenConfig, study};
-use servebench::transport::{Protocol, STUDY_TARGET_ENV};
+use servebench::server::{ListenConfig, floor, study};
+use servebench::transport::{DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, TransportConfig};
+use tokio::runtime::Runtime;
+
+/// Names the sets of transport ids to run, comma-separated; unset: `default`.
+const SET_ENV: &str = "SERVEBENCH_TRANSPORT_SET";
+
+/// The sets this run measures; Criterion's test mode and `--list` take every set.
+fn sets() -> Vec<TransportSet> {
+    if !common::measuring() {
+        return TransportSet::ALL.to_vec();
+    }
+    let names = std::env::var(SET_ENV).unwrap_or_default();
+    if names.is_empty() {
+        return vec![TransportSet::Default];
+    }
+    names
+        .split(',')
+        .map(|name| name.trim().parse().unwrap_or_else(|error| panic!("{SET_ENV}: {error}")))
+        .collect()
+}
+
+/// Two runtimes, each with the machine's threads: the servers' and the clients'.
+struct Runtimes {
+    server: Runtime,
+    client: Runtime,
+}
 
 fn transport(c: &mut Criterion) {
-    let server_runtime = common::runtime();
-    let server = server_runtime
-        .block_on(study::start(ListenConfig::default()))
-        .expect("the study server starts on loopback");
-    let target = server.target().overridden_by_env(STUDY_TARGET_ENV);
-    eprintln!("transport: REST at {}, gRPC at {}", target.rest, target.grpc);
-
-    let client_runtime = common::runtime();
-    let payloads: Vec<(Payload, Arc<StudyRequest>)> =
-        Payload::all().into_iter().map(|payload| (payload, Arc::new(payload.request()))).collect();
+    let runtimes = Runtimes { server: common::runtime(), client: common::runtime() };
+    let mut ids: Vec<TransportId> = sets().into_iter().flat_map(TransportSet::ids).collect();
+    ids.dedup();
     let mut group = common::group(c, Group::Transport);
-    for protocol in Protocol::ALL {
-        let client = client_runtime
-            .block_on(StudyClient::connect(protocol, &target))
-            .unwrap_or_else(|error| {
-                panic!("{protocol} client cannot reach {}: {}", target.url(protocol), chain(&error))
-            });
-        for (payload, request) in &payloads {
-            for concurrency in TransportId::CONCURRENCY {
-                let bytes = body_bytes(protocol, request) * concurrency as u64;
-                group.throughput(Throughput::Bytes(bytes));
-                let id = TransportId { protocol, payload: *payload, concurrency };
-                common::bench(&mut group, id, |b| {
-                    b.to_async(&client_runtime).iter(|| async {
-                        let outcome = if concurrency == 1 {
-                            client.send(request).await.map(drop)
-                        } else {
-                            client.send_concurrent(request, concurrency).await.map(drop)
-                        };
-                        outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
-                    })
-                });
+    let mut carriers: Vec<Carrier> = ids.iter().map(|id| id.carrier).collect();
+    carriers.dedup();
+    for carrier in carriers {
+        let cells: Vec<TransportId> =
+            ids.iter().copied().filter(|id| id.carrier == carrier).collect();
+        match carrier {
+            Carrier::Floor => floor_cells(&mut group, &runtimes, &cells),
+            Carrier::Protocol(protocol, config) => {
+                protocol_cells(&mut group, &runtimes, protocol, config, &cells)
             }
         }
     }
     group.finish();
-    server_runtime.block_on(server.shutdown()).expect("the server shuts down cleanly");
 }
 
-/// What one request puts in the HTTP body: JSON or the raw image for REST, a framed protobuf
-/// message for gRPC.
-fn body_bytes(protocol: Protocol, request: &StudyRequest) -> u64 {
-    let len = match (protocol, request) {
-        (Protocol::Grpc, StudyRequest::Basic(m)) => protobuf::encode(m).len() + 5,
-        (Protocol::Grpc, StudyRequest::Base64(m)) => protobuf::encode(m).len() + 5,
-        (Protocol::Grpc, StudyRequest::Binary(m)) => protobuf::encode(m).len() + 5,
-        (_, StudyRequest::Basic(m)) => json::encode(m).unwrap().len(),
-        (_, StudyRequest::Base64(m)) => json::encode(m).unwrap().len(),
+/// The protocol's cells, against a server configured as its client.
+fn protocol_cells(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtimes: &Runtimes,
+    protocol: Protocol,
+    config: TransportConfig,
+    cells: &[TransportId],
+) {
+    let listen = ListenConfig { transport: config, ..Default::default() };
+    let server = runtimes.server.block_on(study::start(listen)).expect("the study server starts");
+    let target = server.target().overridden_by_env(STUDY_TARGET_ENV);
+    let client = runtimes
+        .client
+        .block_on(StudyClient::connect(protocol, config, &target))
+        .unwrap_or_else(|error| {
+            panic!("{protocol} client cannot reach {}: {}", target.url(protocol), chain(&error))
+        });
+    for &id in cells {
+        let request = Arc::new(id.payload.request());
+        let bytes = body_len(protocol, &request) * id.concurrency;
+        group.throughput(Throughput::Bytes(bytes as u64));
+        common::bench(group, id, |b| {
+            b.to_async(&runtimes.client).iter(|| async {
+                let outcome = if id.concurrency == 1 {
+                    client.send(&request).await.map(drop)
+                } else {
+                    client.send_concurrent(&request, id.concurrency).await.map(drop)
+                };
+                outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
+            })
+        });
+    }
+    runtimes.server.block_on(server.shutdown()).expect("the server shuts down cleanly");
+}
+
+/// The floor's cells: each request's protobuf bytes, already encoded, to a server that answers
+/// with the response's protobuf bytes.
+fn floor_cells(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtimes: &Runtimes,
+    cells: &[TransportId],
+) {
+    let response = protobuf::encode(&fixtures::basic_response());
+    let loopback = ListenConfig::default().rest_addr;
+    let server = runtimes
+        .server
+        .block_on(floor::start(loopback, response.clone(), DEFAULT_BODY_LIMIT))
+        .expect("the floor server starts");
+    let client = FloorClient::new(server.addr(), response.len());
+    for &id in cells {
+        let request = floor_request(&id.payload.request());
+        group.throughput(Throughput::Bytes((request.len() * id.concurrency) as u64));
+        common::bench(group, id, |b| {
+            b.to_async(&runtimes.client).iter(|| async {
+                let outcome = if id.concurrency == 1 {
+                    client.exchange(&request).await.map(drop)
+                } else {
+                    client.exchange_concurrent(&request, id.concurrency).await.map(drop)
+                };
+                outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
+            })
+        });
+    }
+    runtimes.server.block_on(server.shutdown()).expect("the floor server shuts down");
+}
+
+/// What the floor moves for `request`: its protobuf encoding, the smallest of the protocols'
+/// bodies (the raw image's within a few bytes).
+fn floor_request(request: &StudyRequest) -> Bytes {
+    match request {
+        StudyRequest::Basic(m) => protobuf::encode(m),
+        StudyRequest::Base64(m) => protobuf::encode(m),
+        StudyRequest::Binary(m) => protobuf::encode(m),
+    }
+}
+
+/// What one request puts in the HTTP body: JSON or the raw image for REST, a protobuf message
+/// behind gRPC's 5-byte prefix.
+fn body_len(protocol: Protocol, request: &StudyRequest) -> usize {
+    match (protocol, request) {
+        (Protocol::Grpc, request) => floor_request(request).len() + 5,
+        (_, StudyRequest::Basic(m)) => json::encode(m).expect("the request encodes").len(),
+        (_, StudyRequest::Base64(m)) => json::encode(m).expect("the request encodes").len(),
         (_, StudyRequest::Binary(m)) => m.image.len(),
-    };
-    len as u64
+    }
 }
 
 criterion_group! {

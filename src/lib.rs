@@ -58,11 +58,13 @@
 //! use servebench::fixtures;
 //! use servebench::messages::StudyRequest;
 //! use servebench::server::{ListenConfig, study};
-//! use servebench::transport::Protocol;
+//! use servebench::transport::{Protocol, TransportConfig};
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = study::start(ListenConfig::default()).await?; // 127.0.0.1, port 0
-//! let client = StudyClient::connect(Protocol::RestH2, &server.target()).await?;
+//! // Both ends of HTTP/2 with 16 MiB windows and 1 MiB frames; "" is hyper's defaults.
+//! let transport: TransportConfig = "window_16m+frame_1m".parse()?;
+//! let server = study::start(ListenConfig { transport, ..Default::default() }).await?; // 127.0.0.1:0
+//! let client = StudyClient::connect(Protocol::RestH2, transport, &server.target()).await?;
 //! let answer = client.send(&StudyRequest::Basic(fixtures::basic_request())).await?;
 //! assert_eq!(answer, fixtures::basic_response());
 //! server.shutdown().await?;

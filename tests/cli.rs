@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use servebench::client::StudyClient;
 use servebench::fixtures;
 use servebench::messages::StudyRequest;
-use servebench::transport::{Protocol, Target};
+use servebench::transport::{Protocol, Target, TransportConfig};
 
 /// Kills the server even when an assertion fails first.
 struct Running(Child);
@@ -47,7 +47,8 @@ async fn serve_study_answers_rest_and_grpc_on_the_addresses_it_prints() {
 
     let request = StudyRequest::Basic(fixtures::basic_request());
     for protocol in Protocol::ALL {
-        let client = StudyClient::connect(protocol, &target).await.unwrap();
+        let client =
+            StudyClient::connect(protocol, TransportConfig::default(), &target).await.unwrap();
         assert_eq!(client.send(&request).await.unwrap(), fixtures::basic_response(), "{protocol}");
     }
 }

@@ -245,6 +245,42 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
 /// The README's findings are its kept run rendered (`servebench report --criterion
 /// results/... --readme README.md` writes them), never figures copied by hand.
 #[test]
+fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults() {
+    let dir = common::TempDir::new("report-floor");
+    let home = dir.0.join("criterion");
+    for (text, time) in [
+        ("transport/tcp_floor/basic/c20", 300e3),
+        ("transport/rest_h1/basic/c20", 600e3),
+        ("transport/grpc/basic/c20", 1200e3),
+        ("transport/grpc+window_16m+frame_1m/basic/c20", 900e3),
+        ("transport/grpc+conns_4/basic/c20", 1500e3),
+    ] {
+        criterion_bench(&home, "new", id(text), r#"{"Bytes": 2000}"#, &around(time));
+    }
+    let out = dir.0.join("servebench");
+    let config = ReportConfig {
+        criterion_home: home,
+        baseline: "new".into(),
+        out: out.clone(),
+        templates: None,
+    };
+    let written = render::report(&config).unwrap();
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    // The study's row: the floor first, each protocol's time over it.
+    let row = markdown.lines().find(|line| line.starts_with("| basic | 300 µs")).unwrap();
+    assert!(row.contains("), x2.00 the floor | — | "), "{row}");
+    assert!(row.contains("), x4.00 the floor | x0.50 | — |"), "{row}");
+    // gRPC's defaults against its fastest configuration, both over the floor; REST over HTTP/1.1
+    // has only its defaults, so no row.
+    let row = markdown.lines().find(|line| line.starts_with("| basic | grpc | 300 µs")).unwrap();
+    assert!(row.contains("| x4.00 | `grpc+window_16m+frame_1m` | 900 µs"), "{row}");
+    assert!(row.ends_with("| x3.00 | x0.75 | 3 |"), "{row}");
+    assert!(!markdown.contains("| basic | rest_h1 |"), "{markdown}");
+    assert!(html.contains("<code>grpc+window_16m+frame_1m</code>"), "{html}");
+}
+
+#[test]
 fn the_readmes_findings_are_its_kept_run_rendered() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();

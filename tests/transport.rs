@@ -16,7 +16,7 @@ use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::ids::Payload;
 use servebench::messages::{BasicRequest, ImageBase64Request, ImageBinaryRequest, StudyRequest};
 use servebench::server::{ListenConfig, ServerHandle, study};
-use servebench::transport::{Protocol, Target};
+use servebench::transport::{Protocol, Target, TransportConfig};
 
 const SMALL_LIMIT: usize = 512 * 1024;
 
@@ -25,7 +25,7 @@ async fn small_limit_server() -> ServerHandle {
 }
 
 async fn client(protocol: Protocol, server: &ServerHandle) -> StudyClient {
-    StudyClient::connect(protocol, &server.target()).await.unwrap()
+    StudyClient::connect(protocol, TransportConfig::default(), &server.target()).await.unwrap()
 }
 
 /// The study's requests that fit under [`SMALL_LIMIT`]: basic and the 360x640 image both ways.
@@ -57,7 +57,8 @@ async fn every_protocol_answers_every_study_request_at_every_size() {
     let server = study::start(ListenConfig::default()).await.unwrap();
     let target = server.target();
     for protocol in Protocol::ALL {
-        let client = StudyClient::connect(protocol, &target).await.unwrap();
+        let client =
+            StudyClient::connect(protocol, TransportConfig::default(), &target).await.unwrap();
         for payload in Payload::all() {
             let answer = client
                 .send(&payload.request())
@@ -275,10 +276,11 @@ async fn the_study_client_reports_server_errors_and_unreachable_targets() {
     assert!(matches!(error, ClientError::Transport(_)), "{error}");
 
     let gone = Target { rest: format!("http://{addr}"), grpc: format!("http://{addr}") };
-    assert!(StudyClient::connect(Protocol::Grpc, &gone).await.is_err());
+    assert!(StudyClient::connect(Protocol::Grpc, TransportConfig::default(), &gone).await.is_err());
     let bad = Target { rest: "not a url".into(), grpc: "not a url".into() };
     for protocol in Protocol::ALL {
-        let error = StudyClient::connect(protocol, &bad).await.unwrap_err();
+        let error =
+            StudyClient::connect(protocol, TransportConfig::default(), &bad).await.unwrap_err();
         assert!(matches!(error, ClientError::InvalidTarget { .. }), "{protocol}: {error}");
     }
 }

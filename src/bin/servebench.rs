@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use servebench::error::chain;
 use servebench::fixtures;
 use servebench::server::{ListenConfig, ServerHandle, study};
-use servebench::transport::DEFAULT_BODY_LIMIT;
+use servebench::transport::{DEFAULT_BODY_LIMIT, TransportConfig};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Where the time goes when an image travels to a model server and back")]
@@ -31,6 +31,10 @@ enum Command {
         /// Largest request body or gRPC message accepted, in bytes.
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         body_limit: usize,
+        /// HTTP/2 as both listeners grant it, the knobs of a transport id joined by +
+        /// (window_16m or window_adaptive, frame_1m); empty for hyper's and tonic's defaults.
+        #[arg(long, default_value = "")]
+        transport: TransportConfig,
     },
     /// Serve a TorchScript image classifier behind TorchServe's REST and gRPC inference APIs
     /// until Ctrl-C.
@@ -64,12 +68,13 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> std::io::Result<()> {
     match command {
-        Command::ServeStudy { rest, grpc, body_limit } => {
-            let config = ListenConfig { rest_addr: rest, grpc_addr: grpc, body_limit };
+        Command::ServeStudy { rest, grpc, body_limit, transport } => {
+            let config = ListenConfig { rest_addr: rest, grpc_addr: grpc, body_limit, transport };
             let server = study::start(config).await?;
             banner(&[
                 format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
                 format!("gRPC on http://{}", server.grpc_addr()),
+                http2_banner(transport),
                 "Ctrl-C stops.".to_owned(),
             ]);
             serve_until_ctrl_c(server).await
@@ -83,6 +88,15 @@ async fn run(command: Command) -> std::io::Result<()> {
             Ok(())
         }
         Command::Report(_) | Command::Compare(_) => unreachable!("handled in main"),
+    }
+}
+
+/// The line saying how a server's HTTP/2 is configured.
+fn http2_banner(transport: TransportConfig) -> String {
+    if transport == TransportConfig::default() {
+        "HTTP/2: hyper's and tonic's defaults (--transport)".to_owned()
+    } else {
+        format!("HTTP/2: {transport}")
     }
 }
 
@@ -384,7 +398,7 @@ mod serve {
     use servebench::server::ListenConfig;
     use servebench::server::batching::BatchConfig;
     use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
-    use servebench::transport::DEFAULT_BODY_LIMIT;
+    use servebench::transport::{DEFAULT_BODY_LIMIT, TransportConfig};
 
     #[derive(Debug, clap::Args)]
     pub struct ServeArgs {
@@ -421,6 +435,10 @@ mod serve {
         /// Largest accepted request body or gRPC message, in bytes.
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         body_limit: usize,
+        /// HTTP/2 as both listeners grant it, the knobs of a transport id joined by +
+        /// (window_16m or window_adaptive, frame_1m); empty for hyper's and tonic's defaults.
+        #[arg(long, default_value = "")]
+        transport: TransportConfig,
     }
 
     pub async fn run(args: ServeArgs) -> std::io::Result<()> {
@@ -438,11 +456,13 @@ mod serve {
             rest_addr: args.rest,
             grpc_addr: args.grpc,
             body_limit: args.body_limit,
+            transport: args.transport,
         };
         let server = torchserve::start(ModelServerConfig { listen, models: vec![model] }).await?;
         super::banner(&[
             format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
             format!("gRPC (org.pytorch.serve.grpc.inference) on http://{}", server.grpc_addr()),
+            super::http2_banner(args.transport),
             format!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name),
             "Ctrl-C stops.".to_owned(),
         ]);

@@ -4,6 +4,7 @@
 //! connection, one gRPC channel) and points at a [`Target`]: servebench's own server or anyone
 //! else's. Nothing here imports the servers: what both ends agree on is [`crate::transport`].
 
+pub mod floor;
 pub mod grpc;
 pub mod rest;
 pub mod torchserve;
@@ -15,7 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::codec::CodecError;
 use crate::messages::{BasicResponse, StudyRequest};
-use crate::transport::{HttpVersion, Protocol, Target};
+use crate::transport::{HttpVersion, Protocol, Target, TransportConfig};
 
 /// An error status a server answered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,13 +81,18 @@ pub enum StudyClient {
 }
 
 impl StudyClient {
-    /// Connects to `target` with `protocol`.
-    pub async fn connect(protocol: Protocol, target: &Target) -> Result<Self, ClientError> {
+    /// Connects to `target` with `protocol`, configured by `config` (knobs the protocol does
+    /// not have are ignored; [`TransportConfig::check`] tells).
+    pub async fn connect(
+        protocol: Protocol,
+        config: TransportConfig,
+        target: &Target,
+    ) -> Result<Self, ClientError> {
         let url = target.url(protocol);
         Ok(match protocol {
-            Protocol::RestH1 => Self::Rest(rest::RestClient::new(url, HttpVersion::Http1)?),
-            Protocol::RestH2 => Self::Rest(rest::RestClient::new(url, HttpVersion::Http2)?),
-            Protocol::Grpc => Self::Grpc(grpc::GrpcClient::connect(url).await?),
+            Protocol::RestH1 => Self::Rest(rest::RestClient::new(url, HttpVersion::Http1, config)?),
+            Protocol::RestH2 => Self::Rest(rest::RestClient::new(url, HttpVersion::Http2, config)?),
+            Protocol::Grpc => Self::Grpc(grpc::GrpcClient::connect(url, config).await?),
         })
     }
 

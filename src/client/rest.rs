@@ -1,7 +1,10 @@
 //! REST client (hyper) with the HTTP version explicit: HTTP/1.1 keeps a pool of connections and
 //! opens more under concurrency; HTTP/2 (cleartext, prior knowledge) multiplexes one connection.
+//! A [`TransportConfig`] sets HTTP/2's windows and frames, can fix the connection count, and
+//! can gzip request bodies.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, Uri, header};
@@ -11,9 +14,10 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::{ClientError, Status};
-use crate::codec::{json, raw};
+use crate::codec::{gzip, json, raw};
 use crate::messages::{BasicResponse, StudyRequest};
-use crate::transport::HttpVersion;
+use crate::transport::config::Compression;
+use crate::transport::{HttpVersion, TransportConfig};
 
 /// A REST client of the study's server. Clones share one connection pool.
 #[derive(Clone, Debug)]
@@ -21,16 +25,34 @@ pub struct RestClient(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// One pool; over HTTP/2 with a fixed connection count, one per connection.
+    clients: Vec<HttpClient>,
+    /// The pool a request goes to next, round-robin.
+    next: AtomicUsize,
+    /// Over HTTP/1.1 with a fixed connection count, a permit per connection: a request waits
+    /// for one, so the pool never opens more.
+    permits: Option<tokio::sync::Semaphore>,
+    /// Whether request bodies go gzipped (`Content-Encoding: gzip`).
+    gzip: bool,
     /// `/basic`, `/base64` and `/binary` under the base URL, parsed once.
     uris: [Uri; 3],
 }
 
-/// A pooled HTTP client speaking `version`, with Nagle off.
-pub(crate) fn http_client(version: HttpVersion) -> Client<HttpConnector, Full<Bytes>> {
+/// hyper's pooled client.
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A pooled HTTP client speaking `version`, with Nagle off and HTTP/2 as `config` says.
+pub(crate) fn http_client(version: HttpVersion, config: TransportConfig) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new()).http2_only(version == HttpVersion::Http2).build(connector)
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder
+        .http2_only(version == HttpVersion::Http2)
+        .http2_initial_stream_window_size(config.windows())
+        .http2_initial_connection_window_size(config.windows())
+        .http2_adaptive_window(config.adaptive_window())
+        .http2_max_frame_size(config.max_frame_size());
+    builder.build(connector)
 }
 
 /// `path` under `base_url` (`http://host:port`).
@@ -41,14 +63,27 @@ pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<Uri, ClientError> {
 }
 
 impl RestClient {
-    /// A client of the server at `base_url` (`http://host:port`); connects on first use.
-    pub fn new(base_url: &str, version: HttpVersion) -> Result<Self, ClientError> {
+    /// A client of the server at `base_url` (`http://host:port`) configured by `config`;
+    /// connects on first use.
+    pub fn new(
+        base_url: &str,
+        version: HttpVersion,
+        config: TransportConfig,
+    ) -> Result<Self, ClientError> {
         let uris = [
             endpoint(base_url, "/basic")?,
             endpoint(base_url, "/base64")?,
             endpoint(base_url, "/binary")?,
         ];
-        Ok(Self(Arc::new(Inner { client: http_client(version), uris })))
+        let connections = config.connections.map_or(1, usize::from);
+        let (pools, permits) = match (version, config.connections) {
+            (HttpVersion::Http2, Some(_)) => (connections, None),
+            (HttpVersion::Http1, Some(_)) => (1, Some(tokio::sync::Semaphore::new(connections))),
+            (_, None) => (1, None),
+        };
+        let clients = (0..pools).map(|_| http_client(version, config)).collect();
+        let gzip = config.compression == Compression::Gzip;
+        Ok(Self(Arc::new(Inner { clients, next: AtomicUsize::new(0), permits, gzip, uris })))
     }
 
     /// Encodes `request` (JSON, or the raw image for `/binary`), posts it, decodes the answer.
@@ -64,25 +99,37 @@ impl RestClient {
                 (&self.0.uris[2], "application/octet-stream", raw::encode(message))
             }
         };
-        let (_, body) = post(&self.0.client, uri, content_type, body).await?;
+        let (body, encoding) = match self.0.gzip {
+            true => (gzip::encode(&body), Some("gzip")),
+            false => (body, None),
+        };
+        let _permit = match &self.0.permits {
+            Some(permits) => Some(permits.acquire().await.map_err(ClientError::transport)?),
+            None => None,
+        };
+        let pool = self.0.next.fetch_add(1, Ordering::Relaxed) % self.0.clients.len();
+        let (_, body) = post(&self.0.clients[pool], uri, content_type, encoding, body).await?;
         Ok(json::decode(&body)?)
     }
 }
 
-/// Posts `body` to `uri` and reads the whole answer: its headers and body when it is 200 OK,
-/// else the error it reports.
+/// Posts `body` to `uri`, in `content_encoding` where it has one, and reads the whole answer:
+/// its headers and body when it is 200 OK, else the error it reports.
 pub(crate) async fn post(
-    client: &Client<HttpConnector, Full<Bytes>>,
+    client: &HttpClient,
     uri: &Uri,
     content_type: &str,
+    content_encoding: Option<&str>,
     body: Bytes,
 ) -> Result<(http::HeaderMap, Bytes), ClientError> {
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(Method::POST)
         .uri(uri.clone())
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Full::new(body))
-        .map_err(ClientError::transport)?;
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(encoding) = content_encoding {
+        request = request.header(header::CONTENT_ENCODING, encoding);
+    }
+    let request = request.body(Full::new(body)).map_err(ClientError::transport)?;
     let response = client.request(request).await.map_err(ClientError::transport)?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(ClientError::transport)?.to_bytes();

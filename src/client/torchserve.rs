@@ -9,9 +9,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::Uri;
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use tonic::transport::Channel;
 
 use super::{ClientError, grpc, rest};
@@ -19,7 +16,7 @@ use crate::codec::{base64, json, multipart};
 use crate::messages::torchserve::PredictionsRequest;
 use crate::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
 use crate::timing::{self, ClientTimings, StageTimings};
-use crate::transport::{Body, DEFAULT_BODY_LIMIT, Route, Target};
+use crate::transport::{Body, DEFAULT_BODY_LIMIT, Route, Target, TransportConfig};
 
 /// One answer with both sides' account of the time it took.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +41,7 @@ pub struct ModelClient {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Transport {
-    Rest { client: Client<HttpConnector, Full<Bytes>>, uri: Uri, body: Body },
+    Rest { client: rest::HttpClient, uri: Uri, body: Body },
     Grpc(InferenceApIsServiceClient<Channel>),
 }
 
@@ -54,14 +51,16 @@ impl ModelClient {
         let url = target.url(route.protocol());
         let transport = match route {
             Route::Rest(version, body) => Transport::Rest {
-                client: rest::http_client(version),
+                client: rest::http_client(version, TransportConfig::default()),
                 uri: rest::endpoint(url, &format!("/predictions/{model}"))?,
                 body,
             },
             Route::Grpc => Transport::Grpc(
-                InferenceApIsServiceClient::new(grpc::channel(url).await?)
-                    .max_decoding_message_size(DEFAULT_BODY_LIMIT)
-                    .max_encoding_message_size(DEFAULT_BODY_LIMIT),
+                InferenceApIsServiceClient::new(
+                    grpc::channel(url, TransportConfig::default()).await?,
+                )
+                .max_decoding_message_size(DEFAULT_BODY_LIMIT)
+                .max_encoding_message_size(DEFAULT_BODY_LIMIT),
             ),
         };
         Ok(Self { route, model: model.into(), transport: Arc::new(transport) })
@@ -89,7 +88,7 @@ impl ModelClient {
                     }
                 };
                 let encoded = Instant::now();
-                let (headers, body) = rest::post(client, uri, &content_type, body).await?;
+                let (headers, body) = rest::post(client, uri, &content_type, None, body).await?;
                 let received = Instant::now();
                 let server = server_stages(headers.get(timing::HEADER).map(|v| v.to_str()));
                 let answer = json::decode(&body)?;

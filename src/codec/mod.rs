@@ -11,10 +11,12 @@
 //! | [`raw`] | the image itself as the body | REST `/binary`, TorchServe's `curl -T` |
 //! | [`multipart`] | a file in a `multipart/form-data` form | TorchServe's form field `data` |
 //! | [`python_json`] | any message as Python's `json.dumps(indent=2)` writes it | TorchServe's answers |
+//! | [`gzip`] | any body, compressed | REST's `Content-Encoding: gzip` |
 //!
 //! Decoding untrusted bytes never panics: every failure is a [`CodecError`].
 
 pub mod base64;
+pub mod gzip;
 pub mod json;
 pub mod multipart;
 pub mod protobuf;
@@ -36,4 +38,13 @@ pub enum CodecError {
     /// A `multipart/form-data` body that does not parse.
     #[error("malformed multipart form: {0}")]
     Multipart(String),
+    /// Not gzip, or cut short.
+    #[error("malformed gzip")]
+    Gzip(#[source] std::io::Error),
+    /// Compressed bytes that inflate past the limit.
+    #[error("the body inflates to more than {limit} bytes")]
+    Inflated {
+        /// The limit in bytes.
+        limit: usize,
+    },
 }

@@ -10,7 +10,7 @@
 //! | family | ids |
 //! |---|---|
 //! | [`CodecId`] | `codec/{json,protobuf}_{encode,decode}/<payload or response>`, `codec/raw_{encode,decode}/binary_<size>`, `codec/{base64,multipart}_{encode,decode}/<size>` |
-//! | [`TransportId`] | `transport/{rest_h1,rest_h2,grpc}/<payload>/c<concurrency>` |
+//! | [`TransportId`] | `transport/{tcp_floor,rest_h1,rest_h2,grpc}[+<configuration>]/<payload>/c<concurrency>` |
 //! | [`VisionId`] | `vision/{decode,resize,crop_normalize,preprocess}/<scene>_<encoding>_<size>` |
 //! | [`InferenceId`] | `inference/batch/b<n>`, `inference/<model>_<device>/b<n>`, `inference/{h2d,d2h}_cuda/b<n>` |
 //! | [`PostprocessId`] | `postprocess/{softmax,top_k,classify,classify_json}/imagenet` |
@@ -35,7 +35,7 @@ pub use end_to_end::{EndToEndId, Setup};
 pub use inference::{BATCHES, Device, InferenceId, Model};
 pub use payload::Payload;
 pub use postprocess::PostprocessId;
-pub use transport::TransportId;
+pub use transport::{Carrier, TransportId, TransportSet};
 pub use vision::{VisionId, VisionStep};
 
 /// A text that is not a bench id servebench makes.

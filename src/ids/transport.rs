@@ -1,14 +1,139 @@
 //! `transport/...`: the study's requests from client to server and back
-//! (`benches/transport.rs`).
+//! (`benches/transport.rs`), over each protocol as configured, and over the floor.
+
+use std::fmt;
+use std::str::FromStr;
 
 use super::{Family, Group, Payload, counted, family};
-use crate::transport::Protocol;
+use crate::error::{UnknownName, by_name};
+use crate::fixtures::STUDY_SIZES;
+use crate::transport::{Protocol, TransportConfig};
 
-/// `transport/<protocol>/<payload>/c<concurrency>`.
+/// What carries a transport id's requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Carrier {
+    /// `tcp_floor`: the same bytes over plain TCP, length-prefixed, no protocol at all
+    /// ([`crate::transport::floor`]): what every protocol's time is held to.
+    Floor,
+    /// A protocol under a configuration: `grpc` (its defaults), `grpc+window_16m+frame_1m`.
+    Protocol(Protocol, TransportConfig),
+}
+
+impl Carrier {
+    /// The floor's name in ids.
+    pub const FLOOR: &str = "tcp_floor";
+
+    /// A protocol as hyper and tonic run it unconfigured.
+    pub fn defaults(protocol: Protocol) -> Self {
+        Self::Protocol(protocol, TransportConfig::default())
+    }
+}
+
+/// `tcp_floor`, or the protocol's name followed by `+` and its configuration's knobs when it
+/// has any.
+impl fmt::Display for Carrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Floor => f.write_str(Self::FLOOR),
+            Self::Protocol(protocol, config) if *config == TransportConfig::default() => {
+                write!(f, "{protocol}")
+            }
+            Self::Protocol(protocol, config) => write!(f, "{protocol}+{config}"),
+        }
+    }
+}
+
+impl FromStr for Carrier {
+    type Err = super::IdError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == Self::FLOOR {
+            return Ok(Self::Floor);
+        }
+        let (protocol, config) = text.split_once('+').unwrap_or((text, ""));
+        let protocol = protocol.parse::<Protocol>().ok();
+        let config = protocol.and_then(|protocol| {
+            let config = config.parse::<TransportConfig>().ok()?.check(protocol).ok()?;
+            // `grpc+` is not another name for `grpc`.
+            (!text.ends_with('+')).then_some(Self::Protocol(protocol, config))
+        });
+        config.ok_or_else(|| super::IdError(text.to_owned()))
+    }
+}
+
+/// Which transport ids a run measures: a named set, so a new dimension is something a user
+/// asks for rather than a multiplication of the default run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TransportSet {
+    /// The floor and each protocol at its defaults, every payload, `c1` and `c20`.
+    Default,
+    /// Each protocol under every configuration of [`TransportConfig::variants`] (each knob
+    /// alone, then the combinations), on [`TransportId::CONFIG_PAYLOADS`], `c1` and `c20`.
+    Configs,
+}
+
+impl TransportSet {
+    /// Every set, in report order.
+    pub const ALL: [Self; 2] = [Self::Default, Self::Configs];
+
+    /// The set's name: `default`, `configs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Configs => "configs",
+        }
+    }
+
+    /// The set's ids, in the order a bench runs them.
+    pub fn ids(self) -> Vec<TransportId> {
+        let carriers: Vec<Carrier> = match self {
+            Self::Default => std::iter::once(Carrier::Floor)
+                .chain(Protocol::ALL.map(Carrier::defaults))
+                .collect(),
+            Self::Configs => Protocol::ALL
+                .into_iter()
+                .flat_map(|protocol| {
+                    TransportConfig::variants(protocol)
+                        .into_iter()
+                        .map(move |config| Carrier::Protocol(protocol, config))
+                })
+                .collect(),
+        };
+        let payloads = match self {
+            Self::Default => Payload::all(),
+            Self::Configs => TransportId::CONFIG_PAYLOADS.to_vec(),
+        };
+        let mut ids = Vec::new();
+        for carrier in carriers {
+            for &payload in &payloads {
+                for concurrency in TransportId::CONCURRENCY {
+                    ids.push(TransportId { carrier, payload, concurrency });
+                }
+            }
+        }
+        ids
+    }
+}
+
+impl fmt::Display for TransportSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TransportSet {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        by_name("transport set", &Self::ALL, Self::name, text)
+    }
+}
+
+/// `transport/<carrier>/<payload>/c<concurrency>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransportId {
     /// How the requests travel.
-    pub protocol: Protocol,
+    pub carrier: Carrier,
     /// What each request is.
     pub payload: Payload,
     /// Requests sent at once and timed together (`c1`: one request's latency).
@@ -18,6 +143,14 @@ pub struct TransportId {
 impl TransportId {
     /// The concurrencies the bench measures: one request, and the study's unit of 20.
     pub const CONCURRENCY: [usize; 2] = [1, 20];
+
+    /// The payloads the configurations are measured on: the smallest request, and the
+    /// largest image as base64 and as bytes, where windows and frames matter most.
+    pub const CONFIG_PAYLOADS: [Payload; 3] = [
+        Payload::Basic,
+        Payload::Base64(STUDY_SIZES[STUDY_SIZES.len() - 1]),
+        Payload::Binary(STUDY_SIZES[STUDY_SIZES.len() - 1]),
+    ];
 }
 
 family!(TransportId, Transport);
@@ -26,7 +159,7 @@ impl Family for TransportId {
     const GROUP: Group = Group::Transport;
 
     fn function(&self) -> String {
-        self.protocol.name().to_owned()
+        self.carrier.to_string()
     }
 
     fn parameter(&self) -> Option<String> {
@@ -34,23 +167,51 @@ impl Family for TransportId {
     }
 
     fn from_segments(segments: &[&str]) -> Option<Self> {
-        let [protocol, payload, concurrency] = segments else { return None };
+        let [carrier, payload, concurrency] = segments else { return None };
         Some(Self {
-            protocol: protocol.parse().ok()?,
+            carrier: carrier.parse().ok()?,
             payload: payload.parse().ok()?,
             concurrency: counted('c', concurrency)?,
         })
     }
 
     fn all() -> Vec<Self> {
-        let mut all = Vec::new();
-        for protocol in Protocol::ALL {
-            for payload in Payload::all() {
-                for concurrency in Self::CONCURRENCY {
-                    all.push(Self { protocol, payload, concurrency });
-                }
-            }
+        TransportSet::ALL.into_iter().flat_map(TransportSet::ids).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carriers_name_their_configuration_and_refuse_what_the_protocol_lacks() {
+        let large = "window_16m+frame_1m".parse().unwrap();
+        let cases = [
+            (Carrier::Floor, "tcp_floor"),
+            (Carrier::defaults(Protocol::Grpc), "grpc"),
+            (Carrier::Protocol(Protocol::Grpc, large), "grpc+window_16m+frame_1m"),
+        ];
+        for (carrier, name) in cases {
+            assert_eq!(carrier.to_string(), name);
+            assert_eq!(name.parse(), Ok(carrier));
         }
-        all
+        for name in ["grpc+", "rest_h1+window_16m", "tcp_floor+conns_1", "rest_h2+zstd", "tcp"] {
+            assert!(name.parse::<Carrier>().is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_sets_share_no_id_and_the_default_keeps_the_old_ids() {
+        let default = TransportSet::Default.ids();
+        let configs = TransportSet::Configs.ids();
+        assert!(default.iter().all(|id| !configs.contains(id)));
+        let names: Vec<String> = default.iter().map(ToString::to_string).collect();
+        for old in ["transport/rest_h1/basic/c1", "transport/grpc/binary_1080x1920/c20"] {
+            assert!(names.iter().any(|name| name == old), "{old}");
+        }
+        assert!(names.iter().any(|name| name == "transport/tcp_floor/binary_1080x1920/c20"));
+        assert_eq!(default.len(), 4 * 7 * 2);
+        assert_eq!(configs.len(), 17 * 3 * 2);
     }
 }

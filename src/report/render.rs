@@ -16,8 +16,8 @@ use super::templates;
 use crate::attribution::{self, Attribution, StageMeans};
 use crate::fixtures::{ImageSize, ImageSpec, STUDY_SIZES};
 use crate::ids::{
-    BenchId, CodecId, Direction, EndToEndId, Group, InferenceId, Model, Payload, PostprocessId,
-    Setup, TransportId, VisionId, VisionStep, Wrapping,
+    BenchId, Carrier, CodecId, Direction, EndToEndId, Group, InferenceId, Model, Payload,
+    PostprocessId, Setup, TransportId, VisionId, VisionStep, Wrapping,
 };
 use crate::timing::ClientStage;
 use crate::transport::{Body, HttpVersion, Protocol, Route};
@@ -40,9 +40,18 @@ fn setups() -> impl Iterator<Item = Setup> {
     Setup::LOCAL.into_iter().chain([Setup::External])
 }
 
-/// The study's table row for `payload`: each protocol's id, gRPC last.
+/// The study's table row for `payload`: each protocol's id at its defaults, gRPC last.
 fn study_row(payload: Payload, concurrency: usize) -> [TransportId; 3] {
-    Protocol::ALL.map(|protocol| TransportId { protocol, payload, concurrency })
+    Protocol::ALL.map(|protocol| TransportId {
+        carrier: Carrier::defaults(protocol),
+        payload,
+        concurrency,
+    })
+}
+
+/// The id of the floor that `payload`'s row is held to.
+fn floor_of(payload: Payload, concurrency: usize) -> TransportId {
+    TransportId { carrier: Carrier::Floor, payload, concurrency }
 }
 
 /// The TorchServe table's row for one size: each route's id.
@@ -78,6 +87,7 @@ pub fn looked_up() -> Vec<BenchId> {
     for concurrency in CONCURRENCY {
         for payload in Payload::all() {
             ids.extend(study_row(payload, concurrency).map(BenchId::from));
+            ids.push(floor_of(payload, concurrency).into());
         }
     }
     for setup in setups() {
@@ -193,6 +203,7 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         results_written: super::written_span(measurements.values()),
         baseline: config.baseline.clone(),
         study: study_tables(&results, &links),
+        configs: config_tables(&results, &links),
         torchserve: torchserve_tables(&results, &links),
         scenarios: scenarios(&results, &stages, &links)?,
         segments: Segment::ALL.map(Segment::label).into(),
@@ -220,6 +231,7 @@ struct Context {
     results_written: String,
     baseline: String,
     study: Vec<StudyTable>,
+    configs: Vec<ConfigTable>,
     torchserve: Vec<TorchServeTable>,
     scenarios: Vec<Scenario>,
     /// The charts' segments, as the tables head their columns.
@@ -245,15 +257,47 @@ struct Cell {
 #[derive(Serialize)]
 struct StudyTable {
     concurrency: String,
+    /// Whether the run measured the floor (runs before it was added did not).
+    has_floor: bool,
     rows: Vec<StudyRow>,
 }
 
 #[derive(Serialize)]
 struct StudyRow {
     payload: String,
+    /// The same bytes over plain TCP.
+    floor: Option<Cell>,
     cells: Vec<Option<Cell>>,
+    /// Each cell's time over the floor's.
+    over_floor: Vec<Option<String>>,
     /// REST over HTTP/1.1, then HTTP/2, divided by gRPC: the study's "x6".
     ratios: Vec<Option<String>>,
+}
+
+/// Each protocol's configurations on the payloads they were measured on, at one concurrency.
+#[derive(Serialize)]
+struct ConfigTable {
+    concurrency: String,
+    rows: Vec<ConfigRow>,
+}
+
+/// One protocol on one payload: its defaults and its fastest configuration, each over the
+/// floor.
+#[derive(Serialize)]
+struct ConfigRow {
+    payload: String,
+    protocol: String,
+    floor: Option<Cell>,
+    default: Option<Cell>,
+    default_over_floor: Option<String>,
+    /// The configuration with the lowest median, as its id names it.
+    best: String,
+    best_cell: Cell,
+    best_over_floor: Option<String>,
+    /// The best's time over the default's.
+    best_over_default: Option<String>,
+    /// How many configurations were measured, the defaults included.
+    measured: usize,
 }
 
 #[derive(Serialize)]
@@ -360,6 +404,13 @@ pub fn duration(ns: f64) -> String {
     format!("{value:.digits$} {unit}")
 }
 
+/// `slower` over `faster`, as the tables write a ratio: `x1.42`.
+fn ratio(slower: Option<&Measurement>, faster: Option<&Measurement>) -> Option<String> {
+    slower
+        .zip(faster)
+        .map(|(slower, faster)| format!("x{:.2}", slower.median.point / faster.median.point))
+}
+
 fn study_tables(results: &Results<'_>, links: &Links) -> Vec<StudyTable> {
     CONCURRENCY
         .into_iter()
@@ -368,21 +419,76 @@ fn study_tables(results: &Results<'_>, links: &Links) -> Vec<StudyTable> {
                 .into_iter()
                 .filter_map(|payload| {
                     let found = study_row(payload, concurrency).map(|id| results.get(id));
-                    found.iter().any(Option::is_some).then(|| {
-                        let grpc = found[2].map(|m| m.median.point);
-                        let ratio = |rest: Option<&Measurement>| {
-                            rest.zip(grpc)
-                                .map(|(rest, grpc)| format!("x{:.2}", rest.median.point / grpc))
-                        };
-                        StudyRow {
-                            payload: payload.to_string(),
-                            cells: found.iter().map(|m| m.map(|m| links.cell(m))).collect(),
-                            ratios: vec![ratio(found[0]), ratio(found[1])],
-                        }
+                    let floor = results.get(floor_of(payload, concurrency));
+                    found.iter().any(Option::is_some).then(|| StudyRow {
+                        payload: payload.to_string(),
+                        floor: floor.map(|m| links.cell(m)),
+                        cells: found.iter().map(|m| m.map(|m| links.cell(m))).collect(),
+                        over_floor: found.iter().map(|&m| ratio(m, floor)).collect(),
+                        ratios: vec![ratio(found[0], found[2]), ratio(found[1], found[2])],
                     })
                 })
                 .collect();
-            (!rows.is_empty()).then(|| StudyTable { concurrency: format!("c{concurrency}"), rows })
+            let has_floor = rows.iter().any(|row| row.floor.is_some());
+            (!rows.is_empty()).then(|| StudyTable {
+                concurrency: format!("c{concurrency}"),
+                has_floor,
+                rows,
+            })
+        })
+        .collect()
+}
+
+fn config_tables(results: &Results<'_>, links: &Links) -> Vec<ConfigTable> {
+    CONCURRENCY
+        .into_iter()
+        .filter_map(|concurrency| {
+            let mut rows = Vec::new();
+            for payload in Payload::all() {
+                for protocol in Protocol::ALL {
+                    let measured: Vec<(TransportId, &Measurement)> = results
+                        .0
+                        .iter()
+                        .filter_map(|(id, &m)| match id {
+                            BenchId::Transport(id) => Some((*id, m)),
+                            _ => None,
+                        })
+                        .filter(|(id, _)| {
+                            id.payload == payload
+                                && id.concurrency == concurrency
+                                && matches!(id.carrier, Carrier::Protocol(p, _) if p == protocol)
+                        })
+                        .collect();
+                    if measured.len() < 2 {
+                        continue;
+                    }
+                    let Some(&(best, best_m)) = measured
+                        .iter()
+                        .min_by(|a, b| a.1.median.point.total_cmp(&b.1.median.point))
+                    else {
+                        continue;
+                    };
+                    let floor = results.get(floor_of(payload, concurrency));
+                    let default = results.get(TransportId {
+                        carrier: Carrier::defaults(protocol),
+                        payload,
+                        concurrency,
+                    });
+                    rows.push(ConfigRow {
+                        payload: payload.to_string(),
+                        protocol: protocol.to_string(),
+                        floor: floor.map(|m| links.cell(m)),
+                        default: default.map(|m| links.cell(m)),
+                        default_over_floor: ratio(default, floor),
+                        best: best.carrier.to_string(),
+                        best_cell: links.cell(best_m),
+                        best_over_floor: ratio(Some(best_m), floor),
+                        best_over_default: ratio(Some(best_m), default),
+                        measured: measured.len(),
+                    });
+                }
+            }
+            (!rows.is_empty()).then(|| ConfigTable { concurrency: format!("c{concurrency}"), rows })
         })
         .collect()
 }

@@ -12,18 +12,28 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-/// A generated tonic server that limits the messages it decodes and encodes.
+use crate::transport::TransportConfig;
+
+/// A generated tonic server that limits the messages it decodes and encodes, and takes every
+/// compression servebench's clients send.
 pub(crate) trait MessageLimits {
-    /// The service refusing messages over `bytes` either way.
+    /// The service refusing messages over `bytes` either way, taking gzip and zstd requests
+    /// and answering in whichever of them a client asks for.
     fn limited(self, bytes: usize) -> Self;
 }
 
-/// [`MessageLimits`] for generated servers, whose limits are inherent methods.
+/// [`MessageLimits`] for generated servers, whose limits and encodings are inherent methods.
 macro_rules! message_limits {
     ($($server:ty),* $(,)?) => {$(
         impl crate::server::grpc::MessageLimits for $server {
             fn limited(self, bytes: usize) -> Self {
-                self.max_decoding_message_size(bytes).max_encoding_message_size(bytes)
+                use tonic::codec::CompressionEncoding::{Gzip, Zstd};
+                self.max_decoding_message_size(bytes)
+                    .max_encoding_message_size(bytes)
+                    .accept_compressed(Gzip)
+                    .accept_compressed(Zstd)
+                    .send_compressed(Gzip)
+                    .send_compressed(Zstd)
             }
         }
     )*};
@@ -48,13 +58,18 @@ where
     Routes::new(service.limited(body_limit))
 }
 
-/// Serves gRPC `routes` on `listener` until `shutdown` resolves.
+/// Serves gRPC `routes` on `listener`, HTTP/2 as `transport` says, until `shutdown` resolves.
 pub(crate) async fn serve(
     listener: TcpListener,
     routes: Routes,
+    transport: TransportConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     Server::builder()
+        .initial_stream_window_size(transport.windows())
+        .initial_connection_window_size(transport.windows())
+        .http2_adaptive_window(Some(transport.adaptive_window()))
+        .max_frame_size(transport.max_frame_size())
         .layer(tower::util::MapResponseLayer::new(
             resource_exhausted_on_oversize::<tonic::body::Body>,
         ))

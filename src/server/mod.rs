@@ -10,6 +10,7 @@
 pub mod batching;
 mod body;
 mod error;
+pub mod floor;
 mod grpc;
 pub mod study;
 #[cfg(feature = "torch")]
@@ -18,6 +19,12 @@ pub mod torchserve;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -26,9 +33,9 @@ use tonic::service::Routes;
 pub use body::{Body, BodyError};
 pub use error::ErrorBody;
 
-use crate::transport::{DEFAULT_BODY_LIMIT, Target};
+use crate::transport::{DEFAULT_BODY_LIMIT, Target, TransportConfig};
 
-/// Where a server listens and how large a request it takes.
+/// Where a server listens, how large a request it takes and how its HTTP/2 is configured.
 #[derive(Clone, Debug)]
 pub struct ListenConfig {
     /// REST listener; HTTP/1.1 and HTTP/2 cleartext (prior knowledge) share it.
@@ -37,13 +44,22 @@ pub struct ListenConfig {
     pub grpc_addr: SocketAddr,
     /// Largest accepted request body or gRPC message, in bytes.
     pub body_limit: usize,
+    /// The receive windows and largest frame both listeners grant their HTTP/2 clients (its
+    /// connection count is a client's knob).
+    pub transport: TransportConfig,
 }
 
-/// Loopback, port 0 for both APIs (what tests and benches want), [`DEFAULT_BODY_LIMIT`].
+/// Loopback, port 0 for both APIs (what tests and benches want), [`DEFAULT_BODY_LIMIT`],
+/// hyper's and tonic's HTTP/2 defaults.
 impl Default for ListenConfig {
     fn default() -> Self {
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        Self { rest_addr: loopback, grpc_addr: loopback, body_limit: DEFAULT_BODY_LIMIT }
+        Self {
+            rest_addr: loopback,
+            grpc_addr: loopback,
+            body_limit: DEFAULT_BODY_LIMIT,
+            transport: TransportConfig::default(),
+        }
     }
 }
 
@@ -71,8 +87,13 @@ impl ServerHandle {
         let (shutdown, signal) = watch::channel(());
         let router = body::limit(router, config.body_limit);
         let tasks = vec![
-            tokio::spawn(serve_rest(rest_listener, router, stopped(signal.clone()))),
-            tokio::spawn(grpc::serve(grpc_listener, routes, stopped(signal))),
+            tokio::spawn(serve_rest(
+                rest_listener,
+                router,
+                config.transport,
+                stopped(signal.clone()),
+            )),
+            tokio::spawn(grpc::serve(grpc_listener, routes, config.transport, stopped(signal))),
         ];
         Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
     }
@@ -107,16 +128,55 @@ async fn stopped(mut signal: watch::Receiver<()>) {
     let _ = signal.changed().await;
 }
 
-/// Serves `router` on `listener` (HTTP/1.1 and h2c) until `shutdown` resolves, then drains
-/// connections.
+/// Serves `router` on `listener` (HTTP/1.1 and h2c, HTTP/2 as `transport` says) until
+/// `shutdown` resolves, then lets every connection finish what it has in flight.
 async fn serve_rest(
     listener: TcpListener,
     router: axum::Router,
+    transport: TransportConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .initial_stream_window_size(transport.windows())
+        .initial_connection_window_size(transport.windows())
+        .adaptive_window(transport.adaptive_window())
+        .max_frame_size(transport.max_frame_size());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(error) => {
+                    // A connection that broke off before it was accepted is its own loss; out
+                    // of descriptors, wait for some to close rather than spin.
+                    if !is_connection_error(&error) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
         // Headers and body go out as separate writes; Nagle would hold the second one back.
         let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder.serve_connection(TokioIo::new(tcp), service).into_owned();
+        tokio::spawn(graceful.watch(connection));
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Whether an accept failed for that one connection alone.
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }

@@ -99,8 +99,11 @@ impl PredictError {
             | Self::NotBase64Json(_)
             | Self::Malformed(_)
             | Self::Image(_)
-            | Self::Body(BodyError::Unreadable(_)) => {
+            | Self::Body(BodyError::Unreadable(_) | BodyError::Undecodable(_)) => {
                 (StatusCode::BAD_REQUEST, "BadRequestException")
+            }
+            Self::Body(BodyError::UnsupportedEncoding(_)) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaTypeException")
             }
             Self::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException")

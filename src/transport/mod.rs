@@ -1,13 +1,20 @@
 //! Transport stage, what both ends agree on: the protocols and routes a request can travel by,
-//! where a server is ([`Target`]) and how large a body may be. Servers (`server`) and clients
+//! where a server is ([`Target`]), how large a body may be, how a protocol is configured
+//! ([`TransportConfig`]: HTTP/2 windows and frames, connections, compression) and the floor's
+//! framing ([`floor`]: the same bytes over plain TCP). Servers (`server`) and clients
 //! (`client`) both import this module and never each other, so either side can be swapped for
 //! someone else's.
+
+pub mod config;
+pub mod floor;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
 use crate::error::{UnknownName, by_name};
+
+pub use config::TransportConfig;
 
 /// Largest request body (REST) or message (gRPC) accepted by default, by servebench's servers
 /// and clients alike: 64 MiB, room for the study's largest request (2.3 MB of JPEG, 3.1 MB as
