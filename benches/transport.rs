@@ -12,23 +12,28 @@
 //! each protocol at hyper's and tonic's defaults, every payload; what runs when it is unset)
 //! and `configs` (each protocol under each configuration, on the smallest and largest
 //! payloads). Criterion's test mode and `--list` take both. `SERVEBENCH_REST_TARGET` /
-//! `SERVEBENCH_GRPC_TARGET` point the protocols' clients elsewhere (the floor stays here).
+//! `SERVEBENCH_GRPC_TARGET` point the protocols' clients elsewhere (the floor stays here); a
+//! protocol such a target does not answer (a REST server without h2c, say) is skipped, said
+//! on stderr and recorded for the report's "not in this run".
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use servebench::client::StudyClient;
 use servebench::client::floor::FloorClient;
+use servebench::client::{ClientError, StudyClient};
 use servebench::codec::{json, protobuf};
 use servebench::error::chain;
 use servebench::fixtures;
-use servebench::ids::{Carrier, Group, TransportId, TransportSet};
+use servebench::ids::{Carrier, Group, Payload, TransportId, TransportSet};
 use servebench::messages::StudyRequest;
 use servebench::server::{ListenConfig, floor, study};
+use servebench::transport::config::Compression;
 use servebench::transport::{DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, TransportConfig};
 use tokio::runtime::Runtime;
 
@@ -63,36 +68,77 @@ fn transport(c: &mut Criterion) {
     let mut group = common::group(c, Group::Transport);
     let mut carriers: Vec<Carrier> = ids.iter().map(|id| id.carrier).collect();
     carriers.dedup();
+    let mut skipped = BTreeMap::new();
     for carrier in carriers {
         let cells: Vec<TransportId> =
             ids.iter().copied().filter(|id| id.carrier == carrier).collect();
         match carrier {
             Carrier::Floor => floor_cells(&mut group, &runtimes, &cells),
             Carrier::Protocol(protocol, config) => {
-                protocol_cells(&mut group, &runtimes, protocol, config, &cells)
+                let outcome = protocol_cells(&mut group, &runtimes, protocol, config, &cells);
+                if let Err(why) = outcome {
+                    eprintln!("transport: {carrier} skipped: {why}");
+                    skipped.insert(format!("{}/{carrier}", Group::Transport), why);
+                }
             }
         }
     }
     group.finish();
+    if common::measuring() {
+        let home = servebench::attribution::criterion_home();
+        servebench::report::run::record_skipped(&home, Group::Transport.bench(), skipped)
+            .unwrap_or_else(|error| {
+                panic!("recording what was skipped in {}: {error}", home.display())
+            });
+    }
 }
 
-/// The protocol's cells, against a server configured as its client.
+/// Whether an external target answers `client` at all: one small request, given 10 s.
+async fn probe(client: &StudyClient) -> Result<(), ClientError> {
+    let basic = Payload::Basic.request();
+    match tokio::time::timeout(Duration::from_secs(10), client.send(&basic)).await {
+        Ok(answer) => answer.map(drop),
+        Err(elapsed) => Err(ClientError::Transport(Box::new(elapsed))),
+    }
+}
+
+/// The protocol's cells, against a server configured as its client; or why an external
+/// target was not measured (it does not answer this protocol).
 fn protocol_cells(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtimes: &Runtimes,
     protocol: Protocol,
     config: TransportConfig,
     cells: &[TransportId],
-) {
+) -> Result<(), String> {
     let listen = ListenConfig { transport: config, ..Default::default() };
     let server = runtimes.server.block_on(study::start(listen)).expect("the study server starts");
     let target = server.target().overridden_by_env(STUDY_TARGET_ENV);
-    let client = runtimes
-        .client
-        .block_on(StudyClient::connect(protocol, config, &target))
-        .unwrap_or_else(|error| {
-            panic!("{protocol} client cannot reach {}: {}", target.url(protocol), chain(&error))
-        });
+    let url = target.url(protocol);
+    let external = url != server.target().url(protocol);
+    let connected = runtimes.client.block_on(async {
+        let client = StudyClient::connect(protocol, config, &target).await?;
+        if external {
+            probe(&client).await?;
+        }
+        Ok::<_, ClientError>(client)
+    });
+    let client = match connected {
+        Ok(client) => client,
+        Err(error) if external => {
+            runtimes.server.block_on(server.shutdown()).expect("the server shuts down cleanly");
+            // One line of at most 200 characters: an error page's first line says enough.
+            let error = chain(&error);
+            let first_line: String =
+                error.lines().next().unwrap_or_default().chars().take(200).collect();
+            return Err(format!("{url} did not answer it: {first_line}"));
+        }
+        Err(error) => panic!("{protocol} client cannot reach {url}: {}", chain(&error)),
+    };
+    // Compressing 20 copies of a large image takes seconds an iteration (gzip of the base64
+    // 1080x1920 request: 3.6 s), so a compressed cell takes Criterion's least samples.
+    let compressed = config.compression != Compression::None;
+    group.sample_size(if compressed { 10 } else { common::sample_size() });
     for &id in cells {
         let request = Arc::new(id.payload.request());
         let bytes = body_len(protocol, &request) * id.concurrency;
@@ -109,6 +155,7 @@ fn protocol_cells(
         });
     }
     runtimes.server.block_on(server.shutdown()).expect("the server shuts down cleanly");
+    Ok(())
 }
 
 /// The floor's cells: each request's protobuf bytes, already encoded, to a server that answers
@@ -125,6 +172,7 @@ fn floor_cells(
         .block_on(floor::start(loopback, response.clone(), DEFAULT_BODY_LIMIT))
         .expect("the floor server starts");
     let client = FloorClient::new(server.addr(), response.len());
+    group.sample_size(common::sample_size());
     for &id in cells {
         let request = floor_request(&id.payload.request());
         group.throughput(Throughput::Bytes((request.len() * id.concurrency) as u64));

@@ -257,6 +257,10 @@ fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults(
     ] {
         criterion_bench(&home, "new", id(text), r#"{"Bytes": 2000}"#, &around(time));
     }
+    // An external target that does not speak h2c: the bench skipped REST over HTTP/2.
+    let why = "http://127.0.0.1:8000 did not answer it: transport error: frame with invalid size";
+    let skipped = [("transport/rest_h2".to_owned(), why.to_owned())].into();
+    run::record_skipped(&home, "transport", skipped).unwrap();
     let out = dir.0.join("servebench");
     let config = ReportConfig {
         criterion_home: home,
@@ -267,6 +271,10 @@ fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults(
     let written = render::report(&config).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(
+        markdown.contains(&format!("Not in this run: transport/rest_h2/... ({why}).")),
+        "{markdown}"
+    );
     // The study's row: the floor first, each protocol's time over it.
     let row = markdown.lines().find(|line| line.starts_with("| basic | 300 µs")).unwrap();
     assert!(row.contains("), x2.00 the floor | — | "), "{row}");

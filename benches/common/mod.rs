@@ -42,16 +42,20 @@ pub fn criterion() -> Criterion {
         servebench::report::run::record(&home, env!("CARGO_CRATE_NAME"))
             .unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
     }
-    let criterion = Criterion::default();
+    let criterion = Criterion::default().sample_size(sample_size());
     if quick() {
         criterion
-            .sample_size(10)
             .warm_up_time(Duration::from_millis(100))
             .measurement_time(Duration::from_millis(300))
             .nresamples(10_000)
     } else {
         criterion
     }
+}
+
+/// Samples an id takes: Criterion's 100, or 10 (its least) in the quick mode.
+pub fn sample_size() -> usize {
+    if quick() { 10 } else { 100 }
 }
 
 /// A multi-threaded tokio runtime, for the benches that run a server and its clients (each on

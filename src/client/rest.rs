@@ -99,10 +99,8 @@ impl RestClient {
                 (&self.0.uris[2], "application/octet-stream", raw::encode(message))
             }
         };
-        let (body, encoding) = match self.0.gzip {
-            true => (gzip::encode(&body), Some("gzip")),
-            false => (body, None),
-        };
+        let (body, encoding) =
+            if self.0.gzip { (gzip::encode(&body), Some("gzip")) } else { (body, None) };
         let _permit = match &self.0.permits {
             Some(permits) => Some(permits.acquire().await.map_err(ClientError::transport)?),
             None => None,

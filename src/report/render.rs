@@ -208,7 +208,7 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         scenarios: scenarios(&results, &stages, &links)?,
         segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
-        missing: missing(&results, &unknown, &stages),
+        missing: missing(&results, &unknown, &stages, &run::skipped(&config.criterion_home)?),
         ids: measurements.len(),
     })
 }
@@ -611,7 +611,12 @@ fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<Gr
     groups
 }
 
-fn missing(results: &Results<'_>, unknown: &[String], stages: &Attribution) -> Vec<String> {
+fn missing(
+    results: &Results<'_>,
+    unknown: &[String],
+    stages: &Attribution,
+    skipped: &run::Skipped,
+) -> Vec<String> {
     let mut missing: Vec<String> = Group::ALL
         .iter()
         .filter(|group| !results.has(**group))
@@ -635,6 +640,9 @@ fn missing(results: &Results<'_>, unknown: &[String], stages: &Attribution) -> V
             "No stage attribution: end_to_end ran but left no {} beside Criterion's output.",
             attribution::FILE_NAME
         ));
+    }
+    for (what, why) in skipped.values().flatten() {
+        missing.push(format!("Not in this run: {what}/... ({why})."));
     }
     if !unknown.is_empty() {
         missing.push(format!(

@@ -81,6 +81,28 @@ pub fn record(criterion_home: &Path, bench: &str) -> io::Result<()> {
     )
 }
 
+/// The file, beside Criterion's output, naming what each bench left out of its last measuring
+/// run and why: `{"transport": {"transport/rest_h2": "http://127.0.0.1:8000 did not answer: ..."}}`.
+pub const SKIPPED_FILE: &str = "servebench-skipped.json";
+
+/// What each bench left out, by what it left out, and why.
+pub type Skipped = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Records what `bench` left out of this run (nothing, when `skipped` is empty), replacing
+/// what it left out before and keeping the other benches' records.
+pub fn record_skipped(
+    criterion_home: &Path,
+    bench: &str,
+    skipped: BTreeMap<String, String>,
+) -> io::Result<()> {
+    attribution::merge(&criterion_home.join(SKIPPED_FILE), [(bench.to_owned(), skipped)].into())
+}
+
+/// What the benches left out, as recorded; empty where nothing was.
+pub fn skipped(criterion_home: &Path) -> io::Result<Skipped> {
+    attribution::read(&criterion_home.join(SKIPPED_FILE))
+}
+
 /// Every bench's recorded run in `criterion_home`, by bench name; none when no bench recorded.
 pub fn recorded(criterion_home: &Path) -> io::Result<BTreeMap<String, RunInfo>> {
     attribution::read(&criterion_home.join(FILE_NAME))

@@ -1,6 +1,6 @@
 //! A run kept with the code: what the report reads of Criterion's folder (every id's
-//! `benchmark.json`, `estimates.json` and `sample.json`, the run records, the end-to-end stage
-//! means), copied into a folder small enough to commit, such as `results/<date>-<machine>/`.
+//! `benchmark.json`, `estimates.json` and `sample.json`, the run records and what the benches
+//! skipped, the end-to-end stage means), copied into a folder small enough to commit, such as `results/<date>-<machine>/`.
 //! It is a Criterion folder without the HTML, so the report renders from it as from the
 //! original (`servebench report --criterion results/...`), and the README's tables are
 //! rendered from the one the README names ([`splice`], checked by `tests/report.rs`): no
@@ -41,7 +41,7 @@ pub fn save(home: &Path, baseline: &str, into: &Path) -> io::Result<usize> {
         }
     }
     let stages = Path::new("end_to_end").join(attribution::FILE_NAME);
-    for file in [Path::new(run::FILE_NAME), &stages] {
+    for file in [Path::new(run::FILE_NAME), Path::new(run::SKIPPED_FILE), &stages] {
         if home.join(file).is_file() {
             std::fs::create_dir_all(into.join(file).parent().unwrap_or(into))?;
             std::fs::copy(home.join(file), into.join(file))?;

@@ -47,10 +47,12 @@ pub async fn start(
         let mut connections = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
-                    connections.spawn(answer(stream, response.clone(), body_limit));
-                }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        connections.spawn(answer(stream, response.clone(), body_limit));
+                    }
+                    Err(error) => super::after_accept_error(&error).await,
+                },
                 _ = signal.changed() => break,
             }
         }

@@ -150,11 +150,7 @@ async fn serve_rest(
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
                 Err(error) => {
-                    // A connection that broke off before it was accepted is its own loss; out
-                    // of descriptors, wait for some to close rather than spin.
-                    if !is_connection_error(&error) {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
+                    after_accept_error(&error).await;
                     continue;
                 }
             },
@@ -171,12 +167,17 @@ async fn serve_rest(
     Ok(())
 }
 
-/// Whether an accept failed for that one connection alone.
-fn is_connection_error(error: &io::Error) -> bool {
-    matches!(
+/// What a server does when accepting fails: nothing when that one connection broke off
+/// before it was accepted (its own loss); otherwise (out of descriptors, say) wait a moment for
+/// some to close rather than spin.
+async fn after_accept_error(error: &io::Error) {
+    let one_connection = matches!(
         error.kind(),
         io::ErrorKind::ConnectionRefused
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
-    )
+    );
+    if !one_connection {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
