@@ -18,7 +18,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,16 +55,21 @@ fn sets() -> Vec<TransportSet> {
         .collect()
 }
 
-/// Two runtimes, each with the machine's threads: the servers' and the clients'.
+/// What every carrier's cells share: two runtimes, each with the machine's threads (the
+/// servers' and the clients'), and each payload's request, made once.
 struct Runtimes {
     server: Runtime,
     client: Runtime,
+    requests: BTreeMap<Payload, Arc<StudyRequest>>,
 }
 
 fn transport(c: &mut Criterion) {
-    let runtimes = Runtimes { server: common::runtime(), client: common::runtime() };
     let mut ids: Vec<TransportId> = sets().into_iter().flat_map(TransportSet::ids).collect();
     ids.dedup();
+    let payloads: BTreeSet<Payload> = ids.iter().map(|id| id.payload).collect();
+    let requests = payloads.into_iter().map(|payload| (payload, Arc::new(payload.request())));
+    let requests = requests.collect();
+    let runtimes = Runtimes { server: common::runtime(), client: common::runtime(), requests };
     let mut group = common::group(c, Group::Transport);
     let mut carriers: Vec<Carrier> = ids.iter().map(|id| id.carrier).collect();
     carriers.dedup();
@@ -140,15 +145,15 @@ fn protocol_cells(
     let compressed = config.compression != Compression::None;
     group.sample_size(if compressed { 10 } else { common::sample_size() });
     for &id in cells {
-        let request = Arc::new(id.payload.request());
-        let bytes = body_len(protocol, &request) * id.concurrency;
+        let request = &runtimes.requests[&id.payload];
+        let bytes = body_len(protocol, request) * id.concurrency;
         group.throughput(Throughput::Bytes(bytes as u64));
         common::bench(group, id, |b| {
             b.to_async(&runtimes.client).iter(|| async {
                 let outcome = if id.concurrency == 1 {
-                    client.send(&request).await.map(drop)
+                    client.send(request).await.map(drop)
                 } else {
-                    client.send_concurrent(&request, id.concurrency).await.map(drop)
+                    client.send_concurrent(request, id.concurrency).await.map(drop)
                 };
                 outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
             })
@@ -174,7 +179,7 @@ fn floor_cells(
     let client = FloorClient::new(server.addr(), response.len());
     group.sample_size(common::sample_size());
     for &id in cells {
-        let request = floor_request(&id.payload.request());
+        let request = floor_request(&runtimes.requests[&id.payload]);
         group.throughput(Throughput::Bytes((request.len() * id.concurrency) as u64));
         common::bench(group, id, |b| {
             b.to_async(&runtimes.client).iter(|| async {
