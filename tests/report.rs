@@ -423,7 +423,7 @@ fn a_noise_profile_holds_each_id_to_its_own_noise() {
     };
     let side = |quiet: &[f64], noisy: &[f64]| Measured {
         times: [("quiet".to_owned(), runs(quiet)), ("noisy".to_owned(), runs(noisy))].into(),
-        instructions: Counts::new(),
+        ..Measured::default()
     };
     let base = side(&[100.0, 100.2, 99.9], &[100.0, 100.3, 99.8]);
     // Quiet: every run 3 % slower. Noisy: every run 10 % slower, within its usual scatter.
@@ -436,7 +436,8 @@ fn a_noise_profile_holds_each_id_to_its_own_noise() {
     let profile = NoiseProfile::from_runs("m", "t", true, &calibration);
     let judgement = Judgement::default();
     let verdicts = |noise: Option<&NoiseProfile>| -> Vec<(String, Verdict)> {
-        let outcome = compare::outcome::outcome(("b", &base), ("h", &head), &judgement, noise, 3);
+        let outcome =
+            compare::outcome::outcome(("b", &base), ("h", &head), &judgement, noise, 3, 0);
         outcome.rows.into_iter().map(|row| (row.id, row.verdict)).collect()
     };
     // One 5 % threshold: the quiet id's 3 % passes, the noisy id's 10 % is called.
@@ -445,8 +446,9 @@ fn a_noise_profile_holds_each_id_to_its_own_noise() {
     // Each id its own: the quiet id is caught at 3 %, the noisy one's 10 % is its weather.
     let own = verdicts(Some(&profile));
     assert_eq!(own, [("noisy".into(), Verdict::Unchanged), ("quiet".into(), Verdict::Regressed)]);
+        ..Measured::default()
     let outcome =
-        compare::outcome::outcome(("b", &base), ("h", &head), &judgement, Some(&profile), 3);
+        compare::outcome::outcome(("b", &base), ("h", &head), &judgement, Some(&profile), 3, 0);
     assert_eq!(outcome.rows[1].threshold, 0.01);
     assert!(outcome.rows[0].threshold > 0.2, "{:?}", outcome.rows[0]);
     assert!(outcome.rule().contains("its own threshold from the noise profile"));
@@ -454,8 +456,82 @@ fn a_noise_profile_holds_each_id_to_its_own_noise() {
 
 /// A result under an id this version does not make, as an older or newer servebench wrote it.
 fn criterion_bench_text(home: &Path, id: &str) {
+        ..Measured::default()
     let (group, rest) = id.split_once('/').unwrap();
     let (function, value) = rest.split_once('/').unwrap();
     let parts = (group, function.to_owned(), Some(value.to_owned()));
     write_bench(home, "new", parts, "null", &around(1e6));
 }
+        0,
+#[test]
+fn a_change_stands_only_where_its_confirmation_rounds_call_it_too() {
+    // Ten samples a run, within 0.5 % of the run's median (µs).
+    let runs = |medians: &[f64]| -> Vec<Vec<f64>> {
+        medians
+            .iter()
+            .map(|m| (0..10).map(|i| m * (1.0 + 0.001 * (i % 5) as f64)).collect())
+            .collect()
+    };
+    let side = |ids: &[(&str, &[f64])]| -> Runs {
+        ids.iter().map(|&(id, medians)| (id.to_owned(), runs(medians))).collect()
+    };
+    // As measured on a 2-core VM in an A/A: `codec/protobuf_decode/response` lands near 20 or
+    // near 42 µs per process. Base's three runs all landed high and head's all low; the six
+    // runs after them, alternating, landed either way.
+    let bimodal = "codec/protobuf_decode/response";
+    let base = Measured {
+        times: side(&[
+            (bimodal, &[41.0, 41.7, 44.5]),
+            ("real", &[100.0, 100.5, 99.6]),
+            ("unconfirmable", &[100.0, 100.2, 99.9]),
+        ]),
+        confirmation: side(&[(bimodal, &[39.0, 18.7, 22.7]), ("real", &[100.2, 99.8, 100.1])]),
+        ..Measured::default()
+    };
+    let head = Measured {
+        times: side(&[
+            (bimodal, &[20.5, 20.2, 19.3]),
+            ("real", &[120.0, 121.0, 119.5]),
+            ("unconfirmable", &[130.0, 130.5, 129.8]),
+        ]),
+        confirmation: side(&[(bimodal, &[19.7, 44.3, 30.2]), ("real", &[120.4, 119.7, 121.2])]),
+        ..Measured::default()
+    };
+    let judgement = Judgement::default();
+    let outcome = compare::outcome::outcome(("b", &base), ("h", &head), &judgement, None, 3, 3);
+    let verdicts: Vec<(&str, Verdict, bool)> = outcome
+        .rows
+        .iter()
+        .map(|row| (row.id.as_str(), row.verdict, row.confirmation.is_some()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            // Called a sure -53 % by its first rounds, nothing by its confirmation.
+            (bimodal, Verdict::Unconfirmed, true),
+            ("real", Verdict::Regressed, true),
+            // Called changed, with no confirmation runs (judged again from older runs, or
+            // confirmation turned off): the rounds' verdict stands.
+            ("unconfirmable", Verdict::Regressed, false),
+        ]
+    );
+    let first = compare::outcome::outcome(
+        ("b", &Measured { confirmation: Runs::new(), ..base.clone() }),
+        ("h", &Measured { confirmation: Runs::new(), ..head.clone() }),
+        &judgement,
+        None,
+        3,
+        0,
+    );
+    assert_eq!(first.changed_times(), [bimodal, "real", "unconfirmable"]);
+    assert_eq!(first.rows[0].verdict, Verdict::Improved);
+    let again = outcome.rows[1].confirmation.as_ref().unwrap();
+    assert!((again.change - 0.2).abs() < 0.02, "{again:?}");
+    assert!(outcome.rule().contains("again in 3 confirmation rounds"), "{}", outcome.rule());
+    assert!(outcome.table().contains("unconfirmed (confirmation rounds: "), "{}", outcome.table());
+    let markdown = outcome.markdown(None).unwrap();
+    assert!(markdown.contains("unconfirmed (confirmation rounds: "), "{markdown}");
+    let regressed: Vec<&str> = outcome.regressed.iter().map(|key| key.id.as_str()).collect();
+    assert_eq!(regressed, ["real", "unconfirmable"]);
+}
+

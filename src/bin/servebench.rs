@@ -224,6 +224,11 @@ mod report {
         /// Runs per side, alternating between base and head.
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// Runs per side again, alternating, for each id the rounds call changed by time: it
+        /// keeps its verdict only where these runs, judged alone, call the same (0: no
+        /// confirmation) [default: --rounds]
+        #[arg(long)]
+        confirm_rounds: Option<usize>,
         /// Criterion's full sampling instead of the quick mode.
         #[arg(long)]
         full: bool,
@@ -292,6 +297,7 @@ mod report {
             benches: args.benches.clone(),
             filter: args.filter.clone(),
             rounds: args.rounds.max(1),
+            confirm_rounds: args.confirm_rounds.unwrap_or(args.rounds),
             quick: !args.full,
             judgement,
             noise: noise.clone(),

@@ -39,6 +39,22 @@
 //! change only on an id whose runs agree within about 1 %; more `--rounds`, or a noise
 //! profile, buy it back.
 //!
+//! **A change is called twice.** Some ids are bimodal by process: each run lands near one of
+//! two values, by its layout (ASLR, the allocator), not by the code. On the Intel VM,
+//! `codec/protobuf_decode/response` ran 41.0, 41.7 and 44.5 µs on base's three runs of an A/A
+//! and 20.5, 20.2 and 19.3 µs on head's, in alternating order; six more runs of the same
+//! binary gave 39.0, 19.7, 18.7, 44.3, 22.7 and 30.2. Six tight values split three and three
+//! look sure to any test on runs, and at even odds that split happens about once in 32
+//! comparisons per such id (two of the 2^6 ways the modes can fall). So an id the rounds call
+//! changed by time runs again, in confirmation rounds of its own (`--confirm-rounds`, as many
+//! as `--rounds` by default, alternating, only the benches that made it), and keeps its
+//! verdict only where those runs, judged alone as a family of the ids confirmed, call the same;
+//! otherwise it is [`Verdict::Unconfirmed`]. Its false alarm is then one split followed by
+//! another the same way, about 1 in 2,000 per such id; noise that is not bimodal has already
+//! passed the first family's test, so the second can only remove verdicts, never add one. A
+//! comparison where nothing is called costs nothing more; a real change costs the rounds again
+//! for its ids.
+//!
 //! Where runs scatter most, the scatter is the host's: on the Intel VM, one process timing
 //! `codec/base64_encode/1080x1920` alone for 40 s (one thread, nothing else running in the VM)
 //! saw its samples move between 1.9 and 4.1 ms in phases of a second to tens of seconds, so two
@@ -96,6 +112,9 @@ pub enum Verdict {
     Improved,
     /// Neither: within the threshold, or not surely beyond it.
     Unchanged,
+    /// The comparison's rounds called it regressed or improved, and the confirmation rounds
+    /// it then got on its own did not call it the same: not a change anyone should act on.
+    Unconfirmed,
     /// Only base has the id (head removed or renamed it).
     OnlyInBase,
     /// Only head has the id (a new one).
@@ -103,7 +122,7 @@ pub enum Verdict {
 }
 
 /// One id, compared.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Change {
     /// Base's time per iteration, nanoseconds: the geometric mean of its runs' medians.
     pub base: f64,

@@ -1,8 +1,9 @@
 //! `servebench compare`: base against head, judged id by id. Each side is a git ref built in its
 //! own worktree ([`worktree`]), or the working tree itself (`.`); their bench binaries
 //! ([`mod@bench`]) run in alternating rounds ([`schedule`]) so the machine's drift hits both, every
-//! run into its own Criterion folder; then every id's runs are [judged](judge) and the
-//! [`outcome`] rendered. Where the benches of the codec, vision or postprocess stages run, their
+//! run into its own Criterion folder; then every id's runs are [judged](judge), the ids called
+//! changed by time run again in confirmation rounds of their own and are judged on those, and
+//! the [`outcome`] is rendered. Where the benches of the codec, vision or postprocess stages run, their
 //! ids are also counted in instructions, once a side (`benches/instructions.rs`: a count does
 //! not drift), and judged by the count's change. Two saved Criterion baselines can be compared
 //! the same way without building anything.
@@ -18,6 +19,7 @@ pub mod schedule;
 pub mod student_t;
 pub mod worktree;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -54,6 +56,9 @@ pub struct CompareConfig {
     pub filter: Option<String>,
     /// Runs per side.
     pub rounds: usize,
+    /// Runs per side again, afterwards, for each id the rounds called changed by time, judged
+    /// on their own (0: none; see [`judge`]).
+    pub confirm_rounds: usize,
     /// Criterion's quick mode (`SERVEBENCH_QUICK=1`): minutes, not an hour.
     pub quick: bool,
     /// The statistical judgement.
@@ -169,7 +174,6 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     if runs.exists() {
         std::fs::remove_dir_all(&runs)?;
     }
-    let mut measured: [Measured; 2] = Default::default();
     let options = [Which::Base, Which::Head].map(|which| RunOptions {
         filter: config.filter.clone(),
         quick: config.quick,
@@ -177,22 +181,48 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
     });
     // Only the instruction bench asked for: no timed rounds.
     let timed_rounds = if binaries.iter().all(Vec::is_empty) { 0 } else { config.rounds };
-    let steps = schedule::schedule(timed_rounds);
-    for (index, step) in steps.iter().enumerate() {
-        let side = step.side as usize;
-        let home = runs.join(format!("{}-{}", step.side.name(), step.round));
-        for binary in &binaries[side] {
-            progress(&format!(
-                "[{}/{}] {} run {}: {}",
-                index + 1,
-                steps.len(),
-                step.side.name(),
-                step.round + 1,
-                binary.name()
-            ));
-            bench::run(binary, &home, &options[side])?;
+    let main = run_rounds(&runs, Rounds::Main, timed_rounds, &binaries, &options)?;
+    let mut measured = main.runs.map(|times| Measured { times, ..Measured::default() });
+    let suspects = if config.confirm_rounds > 0 {
+        outcome::outcome(
+            (&config.base.git_ref, &measured[0]),
+            (&config.head.git_ref, &measured[1]),
+            &config.judgement,
+            config.noise.as_ref(),
+            config.rounds,
+            0,
+        )
+        .changed_times()
+    } else {
+        Vec::new()
+    };
+    if !suspects.is_empty() {
+        progress(&format!(
+            "{} called changed by time, each confirmed in {} rounds of its own: {}",
+            suspects.len(),
+            config.confirm_rounds,
+            suspects.join(", ")
+        ));
+        let filter = exact(&suspects);
+        let options =
+            options.clone().map(|options| RunOptions { filter: Some(filter.clone()), ..options });
+        // Only the benches that made a suspect run again.
+        let binaries: Vec<Vec<BenchBinary>> = binaries
+            .iter()
+            .zip(&main.made_by)
+            .map(|(binaries, made_by)| {
+                let makers: Vec<usize> =
+                    suspects.iter().filter_map(|id| made_by.get(id).copied()).collect();
+                let chosen =
+                    binaries.iter().enumerate().filter(|(index, _)| makers.contains(index));
+                chosen.map(|(_, binary)| binary.clone()).collect()
+            })
+            .collect();
+        let confirmation =
+            run_rounds(&runs, Rounds::Confirmation, config.confirm_rounds, &binaries, &options)?;
+        for (side, runs) in measured.iter_mut().zip(confirmation.runs) {
+            side.confirmation = runs;
         }
-        add_run(&mut measured[side].times, &home)?;
     }
     if let Some(counters) = counters.filter(|_| count) {
         let filter = config.instruction_filter(&stages);
@@ -210,7 +240,73 @@ pub fn compare(config: &CompareConfig) -> io::Result<Outcome> {
         &config.judgement,
         config.noise.as_ref(),
         config.rounds,
+        config.confirm_rounds,
     ))
+}
+
+/// Which of a comparison's rounds: the comparison's own, or the confirmation rounds its
+/// suspects get after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rounds {
+    Main,
+    Confirmation,
+}
+
+impl Rounds {
+    /// The folder of a run of these rounds under `runs/`: `base-0`, `confirm-head-2`.
+    fn home(self, runs: &Path, step: &schedule::Step) -> PathBuf {
+        let prefix = match self {
+            Self::Main => "",
+            Self::Confirmation => "confirm-",
+        };
+        runs.join(format!("{prefix}{}-{}", step.side.name(), step.round))
+    }
+}
+
+/// What alternating rounds measured: each side's runs, and which of its benches made each id.
+struct Ran {
+    runs: [Runs; 2],
+    made_by: [BTreeMap<String, usize>; 2],
+}
+
+/// Runs `rounds` alternating rounds of each side's `binaries`, every bench of a run into its
+/// own Criterion folder (`runs/base-0/serialization`).
+fn run_rounds(
+    runs: &Path,
+    which_rounds: Rounds,
+    rounds: usize,
+    binaries: &[Vec<BenchBinary>],
+    options: &[RunOptions; 2],
+) -> io::Result<Ran> {
+    let mut ran = Ran { runs: Default::default(), made_by: Default::default() };
+    let steps = schedule::schedule(rounds);
+    let confirming = if which_rounds == Rounds::Confirmation { "confirming, " } else { "" };
+    for (index, step) in steps.iter().enumerate() {
+        let side = step.side as usize;
+        let home = which_rounds.home(runs, step);
+        for (number, binary) in binaries[side].iter().enumerate() {
+            progress(&format!(
+                "[{}/{}] {confirming}{} run {}: {}",
+                index + 1,
+                steps.len(),
+                step.side.name(),
+                step.round + 1,
+                binary.name()
+            ));
+            let home = home.join(binary.name());
+            bench::run(binary, &home, &options[side])?;
+            for id in add_run(&mut ran.runs[side], &home)? {
+                ran.made_by[side].entry(id).or_insert(number);
+            }
+        }
+    }
+    Ok(ran)
+}
+
+/// Criterion's filter for exactly `ids`.
+fn exact(ids: &[String]) -> String {
+    let ids: Vec<String> = ids.iter().map(|id| regex::escape(id)).collect();
+    format!("^(?:{})$", ids.join("|"))
 }
 
 /// Calibrates this machine's noise: `config`'s base against itself (head is ignored), then
@@ -224,7 +320,7 @@ pub fn calibrate(config: &CompareConfig) -> io::Result<(Outcome, NoiseProfile)> 
         ..config.clone()
     };
     let outcome = compare(&config)?;
-    let [base, head] = kept(&config.work_dir, config.rounds, false)?;
+    let [base, head] = kept(&config.work_dir, config.rounds, 0, false)?;
     let mut times = base.times;
     for (id, runs) in head.times {
         times.entry(id).or_default().extend(runs);
@@ -245,12 +341,14 @@ fn of_stages(counts: Counts, stages: &[Group]) -> Counts {
     counts.into_iter().filter(|(id, _)| in_stages(id)).collect()
 }
 
-/// Adds the run whose Criterion output is in `home` to `runs`.
-fn add_run(runs: &mut Runs, home: &Path) -> io::Result<()> {
+/// Adds the run whose Criterion output is in `home` to `runs`; the ids it had.
+fn add_run(runs: &mut Runs, home: &Path) -> io::Result<Vec<String>> {
+    let mut ids = Vec::new();
     for (id, measurement) in criterion::load(home, LATEST)? {
-        runs.entry(id).or_default().push(measurement.samples);
+        runs.entry(id.clone()).or_default().push(measurement.samples);
+        ids.push(id);
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// Judges again the runs an earlier [`compare`] kept in `work_dir` (its `runs/` and the names in
@@ -266,25 +364,34 @@ pub fn rejudge(
         io::Error::other(format!("{}/compare.json: {error}", work_dir.display()))
     })?;
     let counted = earlier.rows.iter().any(|row| row.measure == Measure::Instructions);
-    let measured = kept(work_dir, earlier.rounds, counted)?;
+    let measured = kept(work_dir, earlier.rounds, earlier.confirm_rounds, counted)?;
     Ok(outcome::outcome(
         (&earlier.base, &measured[0]),
         (&earlier.head, &measured[1]),
         judgement,
         noise,
         earlier.rounds,
+        earlier.confirm_rounds,
     ))
 }
 
-/// What a [`compare`] of `rounds` kept in `work_dir/runs`, the instruction counts too where
-/// `counted`.
-fn kept(work_dir: &Path, rounds: usize, counted: bool) -> io::Result<[Measured; 2]> {
+/// What a [`compare`] of `rounds` (and `confirm_rounds` for its suspects) kept in
+/// `work_dir/runs`, the instruction counts too where `counted`.
+fn kept(
+    work_dir: &Path,
+    rounds: usize,
+    confirm_rounds: usize,
+    counted: bool,
+) -> io::Result<[Measured; 2]> {
     let mut measured: [Measured; 2] = Default::default();
+    let runs = work_dir.join("runs");
     for step in schedule::schedule(rounds) {
-        let home = work_dir.join("runs").join(format!("{}-{}", step.side.name(), step.round));
-        if home.exists() {
-            add_run(&mut measured[step.side as usize].times, &home)?;
-        }
+        let home = Rounds::Main.home(&runs, &step);
+        add_run(&mut measured[step.side as usize].times, &home)?;
+    }
+    for step in schedule::schedule(confirm_rounds) {
+        let home = Rounds::Confirmation.home(&runs, &step);
+        add_run(&mut measured[step.side as usize].confirmation, &home)?;
     }
     for which in [Which::Base, Which::Head].into_iter().filter(|_| counted) {
         let home = work_dir.join("runs").join(instructions_home(which));
@@ -311,11 +418,36 @@ pub fn compare_baselines(
             )));
         }
         let times = found.into_iter().map(|(id, m)| (id, vec![m.samples])).collect();
-        Ok(Measured { times, instructions: Counts::new() })
+        Ok(Measured { times, ..Measured::default() })
     };
-    Ok(outcome::outcome((base, &load(base)?), (head, &load(head)?), judgement, noise, 1))
+    Ok(outcome::outcome((base, &load(base)?), (head, &load(head)?), judgement, noise, 1, 0))
 }
 
 fn progress(message: &str) {
     eprintln!("compare: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact;
+
+    #[test]
+    fn confirmation_runs_exactly_the_ids_called() {
+        let ids = [
+            "transport/grpc+window_16m/basic/c20".to_owned(),
+            "codec/json_decode/basic".to_owned(),
+        ];
+        let filter = regex::Regex::new(&exact(&ids)).unwrap();
+        for id in &ids {
+            assert!(filter.is_match(id), "{id}");
+        }
+        for other in [
+            "transport/grpc+window_16m/basic/c2",
+            "transport/grpcxwindow_16m/basic/c20",
+            "codec/json_decode/basic_720x1280",
+            "x/codec/json_decode/basic",
+        ] {
+            assert!(!filter.is_match(other), "{other}");
+        }
+    }
 }

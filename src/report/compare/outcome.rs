@@ -85,6 +85,11 @@ pub struct Row {
     /// The verdict: over the whole family of timed ids for a time, by the threshold alone
     /// for a count.
     pub verdict: Verdict,
+    /// For a time the comparison's rounds called changed: the change its confirmation rounds
+    /// measured, judged on those runs alone. The verdict stands where they called the same,
+    /// and is [`Verdict::Unconfirmed`] where they did not.
+    #[serde(default)]
+    pub confirmation: Option<Change>,
 }
 
 /// A row's key: its id and measure (`codec/base64_encode/360x640`, `instructions`).
@@ -123,6 +128,9 @@ pub struct Outcome {
     pub instruction_threshold: f64,
     /// Timed runs per side.
     pub rounds: usize,
+    /// Confirmation runs per side for each id the rounds called changed by time.
+    #[serde(default)]
+    pub confirm_rounds: usize,
     /// Every id and measure of either side, sorted.
     pub rows: Vec<Row>,
     /// The rows that regressed.
@@ -140,20 +148,25 @@ pub type Counts = BTreeMap<String, u64>;
 pub struct Measured {
     /// Each timed id's runs.
     pub times: Runs,
+    /// The confirmation rounds' runs of the ids the rounds called changed (empty where none
+    /// were).
+    pub confirmation: Runs,
     /// Each counted id's instructions (empty where nothing was counted).
     pub instructions: Counts,
 }
 
 /// Judges every id of either side: the timed ids both have as one family, each against its
-/// threshold (from `noise` where it has the id), and each counted id by its change alone.
+/// threshold (from `noise` where it has the id), those called changed again on their
+/// confirmation runs where they have them, and each counted id by its change alone.
 pub fn outcome(
     (base_name, base): (&str, &Measured),
     (head_name, head): (&str, &Measured),
     judgement: &Judgement,
     noise: Option<&NoiseProfile>,
     rounds: usize,
+    confirm_rounds: usize,
 ) -> Outcome {
-    let mut rows = timed(&base.times, &head.times, judgement, noise);
+    let mut rows = timed(base, head, judgement, noise);
     rows.extend(counted(&base.instructions, &head.instructions, judgement));
     rows.sort_by(|a, b| (&a.id, a.measure).cmp(&(&b.id, b.measure)));
     let regressed = rows
@@ -169,39 +182,59 @@ pub fn outcome(
         instruction_threshold: judgement.instruction_threshold,
         noise_profile: noise.map(|n| format!("calibrated {} on {}", n.calibrated, n.machine)),
         rounds,
+        confirm_rounds,
         rows,
         regressed,
     }
 }
 
-/// The timed ids' rows.
+/// The timed ids' rows: judged as one family on the comparison's rounds, then the ids called
+/// changed that have confirmation runs judged as a family of their own on those.
 fn timed(
-    base: &Runs,
-    head: &Runs,
+    base: &Measured,
+    head: &Measured,
     judgement: &Judgement,
     noise: Option<&NoiseProfile>,
 ) -> Vec<Row> {
     let threshold = |id: &str| noise.and_then(|n| n.threshold(id)).unwrap_or(judgement.threshold);
-    let judged: Vec<(&String, Option<Change>)> = union(base, head)
+    let judge = |id: &str, base: &Runs, head: &Runs| -> Option<Change> {
+        let judgement = Judgement { threshold: threshold(id), ..*judgement };
+        let prior = noise.and_then(|n| n.prior(id));
+        base.get(id).zip(head.get(id)).and_then(|(b, h)| judgement.judge(b, h, prior))
+    };
+    let judged: Vec<(&String, Option<Change>)> = union(&base.times, &head.times)
         .into_iter()
-        .map(|id| {
-            let judgement = Judgement { threshold: threshold(id), ..*judgement };
-            let prior = noise.and_then(|n| n.prior(id));
-            (id, base.get(id).zip(head.get(id)).and_then(|(b, h)| judgement.judge(b, h, prior)))
-        })
+        .map(|id| (id, judge(id, &base.times, &head.times)))
         .collect();
     let changes: Vec<Change> = judged.iter().filter_map(|(_, change)| change.clone()).collect();
     let mut verdicts = judgement.verdicts(&changes).into_iter();
-    judged
+    let mut rows: Vec<Row> = judged
         .into_iter()
         .map(|(id, judged)| match judged {
             Some(change) => {
                 let verdict = verdicts.next().expect("a verdict per change");
                 row(id, Measure::Time, change, threshold(id), verdict)
             }
-            None => one_sided(id, Measure::Time, threshold(id), base.contains_key(id)),
+            None => one_sided(id, Measure::Time, threshold(id), base.times.contains_key(id)),
         })
-        .collect()
+        .collect();
+    let confirmed: Vec<(usize, Change)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.changed())
+        .filter_map(|(index, row)| {
+            Some((index, judge(&row.id, &base.confirmation, &head.confirmation)?))
+        })
+        .collect();
+    let changes: Vec<Change> = confirmed.iter().map(|(_, change)| change.clone()).collect();
+    for ((index, change), verdict) in confirmed.into_iter().zip(judgement.verdicts(&changes)) {
+        let row = &mut rows[index];
+        if verdict != row.verdict {
+            row.verdict = Verdict::Unconfirmed;
+        }
+        row.confirmation = Some(change);
+    }
+    rows
 }
 
 /// The counted ids' rows.
@@ -244,6 +277,7 @@ fn row(id: &str, measure: Measure, change: Change, threshold: f64, verdict: Verd
         p_improved: Some(change.p_improved),
         threshold,
         verdict,
+        confirmation: None,
     }
 }
 
@@ -261,6 +295,7 @@ fn one_sided(id: &str, measure: Measure, threshold: f64, in_base: bool) -> Row {
         p_improved: None,
         threshold,
         verdict: if in_base { Verdict::OnlyInBase } else { Verdict::OnlyInHead },
+        confirmation: None,
     }
 }
 
@@ -275,23 +310,43 @@ pub fn verdict(verdict: Verdict) -> &'static str {
         Verdict::Regressed => "regressed",
         Verdict::Improved => "improved",
         Verdict::Unchanged => "unchanged",
+        Verdict::Unconfirmed => "unconfirmed",
         Verdict::OnlyInBase => "only in base",
         Verdict::OnlyInHead => "only in head",
     }
 }
 
+impl Row {
+    /// Whether the verdict is a change: regressed or improved.
+    pub fn changed(&self) -> bool {
+        matches!(self.verdict, Verdict::Regressed | Verdict::Improved)
+    }
+}
+
 impl Outcome {
+    /// The timed ids the verdicts call changed, the ones confirmation rounds are for.
+    pub fn changed_times(&self) -> Vec<String> {
+        let changed = self.rows.iter().filter(|row| row.measure == Measure::Time && row.changed());
+        changed.map(|row| row.id.clone()).collect()
+    }
+
     /// What a regression is, in words.
     pub fn rule(&self) -> String {
         let by = match &self.noise_profile {
             Some(profile) => format!("its own threshold from the noise profile ({profile})"),
             None => format!("{:.0}%", self.threshold * 100.0),
         };
-        let timed = format!(
+        let mut timed = format!(
             "regressed: slower by more than {by}, at a false discovery rate of {:.0}% over the \
              timed ids",
             (1.0 - self.confidence) * 100.0
         );
+        if self.confirm_rounds > 0 {
+            timed.push_str(&format!(
+                ", and again in {} confirmation rounds of its own",
+                self.confirm_rounds
+            ));
+        }
         if self.rows.iter().any(|row| row.measure == Measure::Instructions) {
             format!(
                 "{timed}; or more than {}% more instructions",
@@ -317,14 +372,20 @@ impl Outcome {
             });
             let measure = row.measure.name();
             table.push_str(&format!(
-                "{:width$}  {measure:12}  {:>16}  {:>16}  {:>8}  {:>18}  {:>9}  {}\n",
+                "{:width$}  {measure:12}  {:>16}  {:>16}  {:>8}  {:>18}  {:>9}  {}{}\n",
                 row.id,
                 amount(row.base),
                 amount(row.head),
                 row.change.map_or_else(String::new, percent),
                 interval,
                 format!("{:.1}%", row.threshold * 100.0),
-                verdict(row.verdict)
+                verdict(row.verdict),
+                row.confirmation.as_ref().map_or_else(String::new, |again| format!(
+                    " (confirmation rounds: {}, {} .. {})",
+                    percent(again.change),
+                    percent(again.lower),
+                    percent(again.upper)
+                ))
             ));
         }
         table
