@@ -14,7 +14,7 @@
 //! took 13 minutes of a quick run alone.
 //!
 //! Besides Criterion's estimates, the mean of every client stage (encode, wait, decode) and
-//! server stage (queue, decode, preprocess, infer, postprocess, encode) over each id's measured
+//! server stage (receive, queue, decode, preprocess, infer, postprocess, encode) over each id's measured
 //! requests goes to `target/criterion/end_to_end/servebench-stages.json` (see
 //! `servebench::attribution`).
 //!
@@ -24,12 +24,14 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use common::stages::Recorder;
+
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use servebench::attribution::{self, Attribution, StageMeans};
+use servebench::attribution::{self, Attribution, StageSums};
 use servebench::client::torchserve::ModelClient;
 use servebench::error::chain;
 use servebench::fixtures::{self, ImageSize, ImageSpec, STUDY_SIZES};
@@ -38,7 +40,6 @@ use servebench::inference;
 use servebench::server::batching::BatchConfig;
 use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
 use servebench::server::{ListenConfig, ServerHandle};
-use servebench::timing::{ClientTimings, StageTimings};
 use servebench::transport::{MODEL_TARGET_ENV, Route, Target};
 
 /// The study's unit of measurement: 20 concurrent requests.
@@ -67,32 +68,6 @@ fn batching(batch: usize) -> BatchConfig {
             max_batch_delay: Duration::from_millis(10),
             ..Default::default()
         },
-    }
-}
-
-/// Every request of one bench id, by Criterion's call of the routine: warm-up calls first, then
-/// the measured ones.
-#[derive(Default)]
-struct Recorder {
-    calls: Vec<(Duration, Vec<(ClientTimings, StageTimings)>)>,
-}
-
-impl Recorder {
-    /// The requests of the measured calls. Criterion warms up by calling the routine until the
-    /// time it reports passes the warm-up time, so calls after that point are the measured
-    /// ones; a run with none of those (`--test`, one call) keeps what it has.
-    fn measured(&self, warm_up: Duration) -> Vec<(ClientTimings, StageTimings)> {
-        let mut reported = Duration::ZERO;
-        let first_measured = self.calls.iter().position(|(elapsed, _)| {
-            let warming = reported <= warm_up;
-            reported += *elapsed;
-            !warming
-        });
-        let measured = match first_measured {
-            Some(first) => &self.calls[first..],
-            None => &self.calls[..],
-        };
-        measured.iter().flat_map(|(_, requests)| requests.iter().copied()).collect()
     }
 }
 
@@ -141,33 +116,32 @@ fn end_to_end(c: &mut Criterion) {
                 });
             for (size, image) in &images {
                 let id = EndToEndId { route, size: *size, setup };
-                let recorder = Arc::new(Mutex::new(Recorder::default()));
+                let recorder = Mutex::new(Recorder::default());
                 common::bench(&mut group, id, |b| {
                     b.to_async(&client_runtime).iter_custom(|iters| {
-                        let (client, image, recorder) =
-                            (client.clone(), image.clone(), Arc::clone(&recorder));
+                        let (client, recorder) = (&client, &recorder);
                         async move {
                             let mut elapsed = Duration::ZERO;
-                            let mut requests = Vec::new();
+                            let mut requests = StageSums::default();
                             for _ in 0..iters {
                                 let started = Instant::now();
                                 let replies = client
-                                    .predict_concurrent(&image, CONCURRENCY)
+                                    .predict_concurrent(image, CONCURRENCY)
                                     .await
                                     .unwrap_or_else(|error| panic!("{id}: {}", chain(&error)));
                                 elapsed += started.elapsed();
-                                requests.extend(
-                                    replies.iter().map(|reply| (reply.client, reply.server)),
-                                );
+                                for reply in &replies {
+                                    requests.add(&reply.client, &reply.server);
+                                }
                             }
-                            recorder.lock().unwrap().calls.push((elapsed, requests));
+                            recorder.lock().unwrap().record(elapsed, requests);
                             elapsed
                         }
                     })
                 });
-                let measured = recorder.lock().unwrap().measured(warm_up);
-                if !measured.is_empty() {
-                    attribution.insert(id, StageMeans::of(&measured));
+                let measured = recorder.into_inner().unwrap().measured(warm_up);
+                if measured.requests() > 0 {
+                    attribution.insert(id, measured.means());
                 }
             }
         }

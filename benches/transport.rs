@@ -11,7 +11,13 @@
 //! `SERVEBENCH_TRANSPORT_SET` names the sets to run, comma-separated: `default` (the floor and
 //! each protocol at hyper's and tonic's defaults, every payload; what runs when it is unset)
 //! and `configs` (each protocol under each configuration, on the smallest and largest
-//! payloads). Criterion's test mode and `--list` take both. `SERVEBENCH_REST_TARGET` /
+//! payloads). Criterion's test mode and `--list` take both.
+//!
+//! Besides Criterion's estimates, each protocol id's measured requests leave the mean of every
+//! client stage (encode, wait, decode) and of the server's (receive, decode, answer, and
+//! encode for REST; from its `server-timing`) in the group's `servebench-stages.json`
+//! (`servebench::attribution`), which the report's stacked bars of the transport stage are
+//! drawn from. The floor sends no timings. `SERVEBENCH_REST_TARGET` /
 //! `SERVEBENCH_GRPC_TARGET` point the protocols' clients elsewhere (the floor stays here); a
 //! protocol such a target does not answer (a REST server without h2c, say) is skipped, said
 //! on stderr and recorded for the report's "not in this run".
@@ -19,19 +25,22 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::stages::Recorder;
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use servebench::attribution::{self, Attribution, StageSums};
 use servebench::client::floor::FloorClient;
-use servebench::client::{ClientError, StudyClient};
+use servebench::client::{ClientError, Reply, StudyClient};
 use servebench::codec::{json, protobuf};
 use servebench::error::chain;
 use servebench::fixtures;
 use servebench::ids::{Carrier, Group, Payload, TransportId, TransportSet};
-use servebench::messages::StudyRequest;
+use servebench::messages::{BasicResponse, StudyRequest};
 use servebench::server::{ListenConfig, floor, study};
 use servebench::transport::config::Compression;
 use servebench::transport::{DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, TransportConfig};
@@ -74,13 +83,15 @@ fn transport(c: &mut Criterion) {
     let mut carriers: Vec<Carrier> = ids.iter().map(|id| id.carrier).collect();
     carriers.dedup();
     let mut skipped = BTreeMap::new();
+    let mut stages = Attribution::new();
     for carrier in carriers {
         let cells: Vec<TransportId> =
             ids.iter().copied().filter(|id| id.carrier == carrier).collect();
         match carrier {
             Carrier::Floor => floor_cells(&mut group, &runtimes, &cells),
             Carrier::Protocol(protocol, config) => {
-                let outcome = protocol_cells(&mut group, &runtimes, protocol, config, &cells);
+                let both = (protocol, config);
+                let outcome = protocol_cells(&mut group, &runtimes, both, &cells, &mut stages);
                 if let Err(why) = outcome {
                     eprintln!("transport: {carrier} skipped: {why}");
                     skipped.insert(format!("{}/{carrier}", Group::Transport), why);
@@ -90,11 +101,14 @@ fn transport(c: &mut Criterion) {
     }
     group.finish();
     if common::measuring() {
-        let home = servebench::attribution::criterion_home();
+        let home = attribution::criterion_home();
         servebench::report::run::record_skipped(&home, Group::Transport.bench(), skipped)
             .unwrap_or_else(|error| {
                 panic!("recording what was skipped in {}: {error}", home.display())
             });
+        let path = home.join(Group::Transport.name()).join(attribution::FILE_NAME);
+        attribution::merge(&path, stages)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     }
 }
 
@@ -112,9 +126,9 @@ async fn probe(client: &StudyClient) -> Result<(), ClientError> {
 fn protocol_cells(
     group: &mut BenchmarkGroup<'_, WallTime>,
     runtimes: &Runtimes,
-    protocol: Protocol,
-    config: TransportConfig,
+    (protocol, config): (Protocol, TransportConfig),
     cells: &[TransportId],
+    stages: &mut Attribution<TransportId>,
 ) -> Result<(), String> {
     let listen = ListenConfig { transport: config, ..Default::default() };
     let server = runtimes.server.block_on(study::start(listen)).expect("the study server starts");
@@ -148,19 +162,48 @@ fn protocol_cells(
         let request = &runtimes.requests[&id.payload];
         let bytes = body_len(protocol, request) * id.concurrency;
         group.throughput(Throughput::Bytes(bytes as u64));
+        let recorder = Mutex::new(Recorder::default());
         common::bench(group, id, |b| {
-            b.to_async(&runtimes.client).iter(|| async {
-                let outcome = if id.concurrency == 1 {
-                    client.send(request).await.map(drop)
-                } else {
-                    client.send_concurrent(request, id.concurrency).await.map(drop)
-                };
-                outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
+            b.to_async(&runtimes.client).iter_custom(|iters| {
+                let (client, recorder) = (&client, &recorder);
+                async move {
+                    let mut elapsed = Duration::ZERO;
+                    let mut requests = StageSums::default();
+                    for _ in 0..iters {
+                        let started = Instant::now();
+                        let replies = exchange(client, request, id.concurrency)
+                            .await
+                            .unwrap_or_else(|error| panic!("{id}: {}", chain(&error)));
+                        elapsed += started.elapsed();
+                        for reply in &replies {
+                            requests.add(&reply.client, &reply.server);
+                        }
+                    }
+                    recorder.lock().unwrap().record(elapsed, requests);
+                    elapsed
+                }
             })
         });
+        let measured = recorder.into_inner().unwrap().measured(common::warm_up_time());
+        if measured.requests() > 0 {
+            stages.insert(id, measured.means());
+        }
     }
     runtimes.server.block_on(server.shutdown()).expect("the server shuts down cleanly");
     Ok(())
+}
+
+/// One request, or `concurrency` of them at once, and their replies.
+async fn exchange(
+    client: &StudyClient,
+    request: &Arc<StudyRequest>,
+    concurrency: usize,
+) -> Result<Vec<Reply<BasicResponse>>, ClientError> {
+    if concurrency == 1 {
+        Ok(vec![client.send(request).await?])
+    } else {
+        client.send_concurrent(request, concurrency).await
+    }
 }
 
 /// The floor's cells: each request's protobuf bytes, already encoded, to a server that answers

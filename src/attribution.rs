@@ -1,11 +1,12 @@
 //! Where the time went, per bench id: the mean of every client and server stage over a bench's
-//! measured requests, kept in one JSON file beside Criterion's output so a report can stack
-//! them next to Criterion's wall-clock estimates.
+//! measured requests, kept in one JSON file beside Criterion's output (in the end-to-end and
+//! the transport benches' folders) so a report can stack them next to Criterion's wall-clock
+//! estimates.
 //!
 //! ```json
 //! {"end_to_end/rest_h1_raw/720x1280/cpu_b1": {"requests": 200,
 //!   "client": {"encode": 0.001, "wait": 512.3, "decode": 0.02},
-//!   "server": {"queue": 455.1, "decode": 10.2, "preprocess": 6.0, "infer": 38.9, "postprocess": 0.005, "encode": 0.003}}}
+//!   "server": {"receive": 0.4, "queue": 455.1, "decode": 10.2, "preprocess": 6.0, "infer": 38.9, "postprocess": 0.005, "encode": 0.003}}}
 //! ```
 //!
 //! Milliseconds throughout. A server that reports no timings (a real TorchServe) has an empty
@@ -14,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -39,27 +41,11 @@ pub struct StageMeans {
 impl StageMeans {
     /// The means over `requests`' client and server timings.
     pub fn of(requests: &[(ClientTimings, StageTimings)]) -> Self {
-        let ms = |total: f64, n: usize| if n == 0 { 0.0 } else { total * 1000.0 / n as f64 };
-        let client = ClientStage::ALL
-            .into_iter()
-            .map(|stage| {
-                let total: f64 =
-                    requests.iter().map(|(client, _)| client.get(stage).as_secs_f64()).sum();
-                (stage, ms(total, requests.len()))
-            })
-            .collect();
-        let server = Stage::ALL
-            .iter()
-            .filter_map(|stage| {
-                let reported: Vec<f64> = requests
-                    .iter()
-                    .filter_map(|(_, server)| server.get(*stage))
-                    .map(|duration| duration.as_secs_f64())
-                    .collect();
-                (!reported.is_empty()).then(|| (*stage, ms(reported.iter().sum(), reported.len())))
-            })
-            .collect();
-        Self { requests: requests.len(), client, server }
+        let mut sums = StageSums::default();
+        for (client, server) in requests {
+            sums.add(client, server);
+        }
+        sums.means()
     }
 
     /// The client stage's mean, 0 where it was not recorded.
@@ -73,8 +59,75 @@ impl StageMeans {
     }
 }
 
-/// Every recorded bench id's means, as stored.
-pub type Attribution = BTreeMap<EndToEndId, StageMeans>;
+/// Requests' stages added up, to take [`StageMeans`] of without keeping every request (a
+/// transport id's measurement sends hundreds of thousands).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageSums {
+    requests: usize,
+    client: [Duration; ClientStage::ALL.len()],
+    /// Each server stage's total and how many requests reported it.
+    server: [(Duration, usize); Stage::ALL.len()],
+}
+
+impl StageSums {
+    /// Adds one request's stages.
+    pub fn add(&mut self, client: &ClientTimings, server: &StageTimings) {
+        self.requests += 1;
+        for (index, stage) in ClientStage::ALL.into_iter().enumerate() {
+            self.client[index] += client.get(stage);
+        }
+        for (index, stage) in Stage::ALL.into_iter().enumerate() {
+            if let Some(duration) = server.get(stage) {
+                let (total, reported) = &mut self.server[index];
+                *total += duration;
+                *reported += 1;
+            }
+        }
+    }
+
+    /// Adds every request `other` added up.
+    pub fn extend(&mut self, other: &Self) {
+        self.requests += other.requests;
+        for (mine, theirs) in self.client.iter_mut().zip(other.client) {
+            *mine += theirs;
+        }
+        for ((total, reported), (their_total, their_reported)) in
+            self.server.iter_mut().zip(other.server)
+        {
+            *total += their_total;
+            *reported += their_reported;
+        }
+    }
+
+    /// How many requests were added.
+    pub fn requests(&self) -> usize {
+        self.requests
+    }
+
+    /// The means: each client stage over every request, each server stage over the requests
+    /// that reported it (absent where none did).
+    pub fn means(&self) -> StageMeans {
+        let ms = |total: Duration, n: usize| {
+            if n == 0 { 0.0 } else { total.as_secs_f64() * 1000.0 / n as f64 }
+        };
+        let client = ClientStage::ALL
+            .into_iter()
+            .zip(self.client)
+            .map(|(stage, total)| (stage, ms(total, self.requests)))
+            .collect();
+        let server = Stage::ALL
+            .into_iter()
+            .zip(self.server)
+            .filter(|(_, (_, reported))| *reported > 0)
+            .map(|(stage, (total, reported))| (stage, ms(total, reported)))
+            .collect();
+        StageMeans { requests: self.requests, client, server }
+    }
+}
+
+/// Every recorded bench id's means, as stored: keyed by [`EndToEndId`] for the end-to-end
+/// bench, by [`TransportId`](crate::ids::TransportId) for the transport bench.
+pub type Attribution<K = EndToEndId> = BTreeMap<K, StageMeans>;
 
 /// Criterion's output folder, found as Criterion finds it: `CRITERION_HOME`, else
 /// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` under the package.
@@ -116,8 +169,6 @@ pub fn merge<K: Ord + Serialize + DeserializeOwned, T: Serialize + DeserializeOw
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -137,6 +188,30 @@ mod tests {
         let json = serde_json::to_value(&means).unwrap();
         assert_eq!(json["client"]["wait"], 50.0);
         assert_eq!(json["server"]["infer"], 30.0);
+    }
+
+    #[test]
+    fn sums_added_in_parts_give_the_means_of_the_whole() {
+        let ms = Duration::from_millis;
+        let request = |wait: u64, receive: Option<u64>| {
+            let mut server = StageTimings::default();
+            if let Some(receive) = receive {
+                server.record(Stage::Receive, ms(receive));
+            }
+            (ClientTimings { encode: ms(2), wait: ms(wait), decode: ms(1) }, server)
+        };
+        let requests = [request(10, Some(4)), request(20, None), request(30, Some(8))];
+        let (mut first, mut second) = (StageSums::default(), StageSums::default());
+        first.add(&requests[0].0, &requests[0].1);
+        for (client, server) in &requests[1..] {
+            second.add(client, server);
+        }
+        first.extend(&second);
+        assert_eq!(first.requests(), 3);
+        let means = first.means();
+        assert_eq!(means, StageMeans::of(&requests));
+        assert_eq!(means.client(ClientStage::Wait), 20.0);
+        assert_eq!(means.server(Stage::Receive), 6.0, "over the two requests that reported it");
     }
 
     #[test]

@@ -65,8 +65,11 @@
 //! let transport: TransportConfig = "window_16m+frame_1m".parse()?;
 //! let server = study::start(ListenConfig { transport, ..Default::default() }).await?; // 127.0.0.1:0
 //! let client = StudyClient::connect(Protocol::RestH2, transport, &server.target()).await?;
-//! let answer = client.send(&StudyRequest::Basic(fixtures::basic_request())).await?;
-//! assert_eq!(answer, fixtures::basic_response());
+//! let reply = client.send(&StudyRequest::Basic(fixtures::basic_request())).await?;
+//! assert_eq!(reply.answer, fixtures::basic_response());
+//! // Where the time went: the client's stages, and the server's from its `server-timing`.
+//! println!("waited {:?}, of which the body took {:?} to arrive", reply.client.wait,
+//!     reply.server.get(servebench::timing::Stage::Receive));
 //! server.shutdown().await?;
 //! # Ok(()) }
 //! ```

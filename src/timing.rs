@@ -2,7 +2,7 @@
 //! model server sends over HTTP and, under the same name and value, as gRPC metadata.
 //!
 //! ```text
-//! server-timing: queue;dur=0.041, decode;dur=5.35, preprocess;dur=6.1, infer;dur=35.4, postprocess;dur=0.005, encode;dur=0.002
+//! server-timing: receive;dur=0.212, queue;dur=0.041, decode;dur=5.35, preprocess;dur=6.1, infer;dur=35.4, postprocess;dur=0.005, encode;dur=0.002
 //! ```
 //!
 //! Durations are milliseconds, as the header's `dur` parameter defines them. The client's side of
@@ -21,6 +21,9 @@ pub const HEADER: &str = "server-timing";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
+    /// The request's body arriving: from its headers to its last byte (transfer, flow
+    /// control and framing; see `server::clock`).
+    Receive,
     /// Waiting for a worker, for a batch to fill, or for batch-mates to be prepared.
     Queue,
     /// Image bytes to pixels.
@@ -31,24 +34,36 @@ pub enum Stage {
     Infer,
     /// Scores to the answer (softmax, top 5, labels).
     Postprocess,
+    /// What the study's servers do with a decoded request: check it and take the answer.
+    Answer,
     /// The answer to response bytes.
     Encode,
 }
 
 impl Stage {
     /// Every stage, in request order.
-    pub const ALL: [Self; 6] =
-        [Self::Queue, Self::Decode, Self::Preprocess, Self::Infer, Self::Postprocess, Self::Encode];
+    pub const ALL: [Self; 8] = [
+        Self::Receive,
+        Self::Queue,
+        Self::Decode,
+        Self::Preprocess,
+        Self::Infer,
+        Self::Postprocess,
+        Self::Answer,
+        Self::Encode,
+    ];
 
-    /// The stage's name in the header: `queue`, `decode`, `preprocess`, `infer`, `postprocess`,
-    /// `encode`.
+    /// The stage's name in the header: `receive`, `queue`, `decode`, `preprocess`, `infer`,
+    /// `postprocess`, `answer`, `encode`.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Receive => "receive",
             Self::Queue => "queue",
             Self::Decode => "decode",
             Self::Preprocess => "preprocess",
             Self::Infer => "infer",
             Self::Postprocess => "postprocess",
+            Self::Answer => "answer",
             Self::Encode => "encode",
         }
     }
@@ -60,7 +75,7 @@ impl Stage {
 
 /// Where one request's server time went, stage by stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct StageTimings([Option<Duration>; 6]);
+pub struct StageTimings([Option<Duration>; Stage::ALL.len()]);
 
 impl StageTimings {
     /// Adds `duration` to `stage` (a stage may be entered more than once).
@@ -75,6 +90,15 @@ impl StageTimings {
         let result = work();
         self.record(stage, start.elapsed());
         result
+    }
+
+    /// Adds every stage `other` recorded.
+    pub fn merge(&mut self, other: &Self) {
+        for stage in Stage::ALL {
+            if let Some(duration) = other.get(stage) {
+                self.record(stage, duration);
+            }
+        }
     }
 
     /// The time recorded for `stage`, if any.

@@ -49,7 +49,8 @@ async fn serve_study_answers_rest_and_grpc_on_the_addresses_it_prints() {
     for protocol in Protocol::ALL {
         let client =
             StudyClient::connect(protocol, TransportConfig::default(), &target).await.unwrap();
-        assert_eq!(client.send(&request).await.unwrap(), fixtures::basic_response(), "{protocol}");
+        let reply = client.send(&request).await.unwrap();
+        assert_eq!(reply.answer, fixtures::basic_response(), "{protocol}");
     }
 }
 

@@ -5,10 +5,11 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use servebench::attribution::{self, StageMeans};
-use servebench::ids::BenchId;
+use servebench::ids::{BenchId, TransportId};
 use servebench::report::compare::judge::{Judgement, Verdict};
 use servebench::report::compare::noise::NoiseProfile;
 use servebench::report::compare::outcome::Key;
@@ -185,13 +186,13 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     // network is the wait less the server's stages (690 - 685.7).
     assert!(markdown.contains("| 360x640 | — | — | 1.050 (1.029 – 1.071) |"), "{markdown}");
     assert!(
-        markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 620.00 | 2.50 | 7.20 | 56.00 |"),
+        markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 0.00 | 620.00 | 2.50 | 7.20 | 56.00 |"),
         "{markdown}"
     );
     assert!(markdown.contains(
-        "| route | requests | client encode | network | queue | decode | preprocess | infer | \
-         postprocess | server encode | client decode | total |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| route | requests | client encode | network | receive | queue | decode | preprocess | \
+         infer | postprocess | answer | server encode | client decode | total |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     ));
     // Beside the bar, the stage benches that are the server's stages: preprocess is the resize
     // (and crop) of the decoded image, not `vision/preprocess`, which decodes as well.
@@ -286,6 +287,80 @@ fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults(
     assert!(row.ends_with("| x3.00 | x0.75 | 3 |"), "{row}");
     assert!(!markdown.contains("| basic | rest_h1 |"), "{markdown}");
     assert!(html.contains("<code>grpc+window_16m+frame_1m</code>"), "{html}");
+    // No stage means were written: said so.
+    assert!(markdown.contains("No transport stage attribution"), "{markdown}");
+}
+
+#[test]
+fn transport_requests_are_charted_stage_by_stage_at_defaults_and_fastest() {
+    let dir = common::TempDir::new("report-transport-stages");
+    let home = dir.0.join("criterion");
+    for (text, time) in [
+        ("transport/tcp_floor/basic/c20", 300e3),
+        ("transport/rest_h1/basic/c20", 600e3),
+        ("transport/grpc/basic/c20", 1200e3),
+        ("transport/grpc+window_16m+frame_1m/basic/c20", 900e3),
+        ("transport/grpc+conns_4/basic/c20", 1500e3),
+    ] {
+        criterion_bench(&home, "new", id(text), r#"{"Bytes": 2000}"#, &around(time));
+    }
+    criterion_bench(
+        &home,
+        "new",
+        id("codec/protobuf_decode/basic"),
+        r#"{"Bytes": 60}"#,
+        &around(400.0),
+    );
+    let means = |wait: f64, receive: f64| StageMeans {
+        requests: 1000,
+        client: [
+            (ClientStage::Encode, 0.01),
+            (ClientStage::Wait, wait),
+            (ClientStage::Decode, 0.0),
+        ]
+        .into(),
+        server: [(Stage::Receive, receive), (Stage::Decode, 0.05), (Stage::Answer, 0.01)].into(),
+    };
+    let stages: BTreeMap<TransportId, StageMeans> = [
+        ("transport/rest_h1/basic/c20", means(0.5, 0.1)),
+        ("transport/grpc/basic/c20", means(1.1, 0.6)),
+        ("transport/grpc+window_16m+frame_1m/basic/c20", means(0.8, 0.3)),
+        // Measured but neither the defaults nor the fastest: not charted.
+        ("transport/grpc+conns_4/basic/c20", means(1.4, 0.9)),
+    ]
+    .into_iter()
+    .map(|(text, means)| (text.parse().unwrap(), means))
+    .collect();
+    attribution::merge(&home.join("transport").join(attribution::FILE_NAME), stages).unwrap();
+    let out = dir.0.join("servebench");
+    let config = ReportConfig {
+        criterion_home: home,
+        baseline: "new".into(),
+        out: out.clone(),
+        templates: None,
+    };
+    let written = render::report(&config).unwrap();
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    let section = markdown.split("## Where a transport request's time went").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    assert!(section.contains("### basic, c20"), "{section}");
+    // network = wait less the server's stages: 1.1 - 0.66 for gRPC's defaults.
+    assert!(section.contains("| grpc | 1000 | 0.01 | 0.44 | 0.60 | 0.00 | 0.05 |"), "{section}");
+    assert!(section.contains("| rest_h1 | 1000 |"), "{section}");
+    assert!(
+        section.contains("| grpc+window_16m+frame_1m | 1000 | 0.01 | 0.44 | 0.30 |"),
+        "{section}"
+    );
+    assert!(!section.contains("conns_4"), "{section}");
+    assert!(
+        section.contains("Stage benches alone: `codec/protobuf_decode/basic` 400 ns"),
+        "{section}"
+    );
+    assert!(out.join("transport_basic_c20.svg").is_file());
+    assert!(!markdown.contains("No transport stage attribution"), "{markdown}");
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    let html = html.split("Where a transport request").nth(1).unwrap();
+    assert!(html.contains("<svg") && html.contains("<td>grpc+window_16m+frame_1m</td>"), "{html}");
 }
 
 #[test]
@@ -370,6 +445,7 @@ fn instruction_counts_are_judged_by_their_change_beside_the_times() {
             ("codec/base64_decode/360x640", 3_000_000),
             ("postprocess/softmax/imagenet", 50_000),
         ]),
+        ..Measured::default()
     };
     let head = Measured {
         times: Runs::new(),
@@ -379,6 +455,7 @@ fn instruction_counts_are_judged_by_their_change_beside_the_times() {
             ("codec/base64_decode/360x640", 3_015_000),
             ("vision/decode/noise_jpeg_360x640", 9_000_000),
         ]),
+        ..Measured::default()
     };
     let outcome = compare::outcome::outcome(
         ("main", &base),
@@ -386,6 +463,7 @@ fn instruction_counts_are_judged_by_their_change_beside_the_times() {
         &Judgement::default(),
         None,
         3,
+        0,
     );
     let key = Key { id: "codec/base64_encode/360x640".to_owned(), measure: Measure::Instructions };
     assert_eq!(outcome.regressed, vec![key.clone()]);
@@ -446,7 +524,6 @@ fn a_noise_profile_holds_each_id_to_its_own_noise() {
     // Each id its own: the quiet id is caught at 3 %, the noisy one's 10 % is its weather.
     let own = verdicts(Some(&profile));
     assert_eq!(own, [("noisy".into(), Verdict::Unchanged), ("quiet".into(), Verdict::Regressed)]);
-        ..Measured::default()
     let outcome =
         compare::outcome::outcome(("b", &base), ("h", &head), &judgement, Some(&profile), 3, 0);
     assert_eq!(outcome.rows[1].threshold, 0.01);
@@ -454,15 +531,6 @@ fn a_noise_profile_holds_each_id_to_its_own_noise() {
     assert!(outcome.rule().contains("its own threshold from the noise profile"));
 }
 
-/// A result under an id this version does not make, as an older or newer servebench wrote it.
-fn criterion_bench_text(home: &Path, id: &str) {
-        ..Measured::default()
-    let (group, rest) = id.split_once('/').unwrap();
-    let (function, value) = rest.split_once('/').unwrap();
-    let parts = (group, function.to_owned(), Some(value.to_owned()));
-    write_bench(home, "new", parts, "null", &around(1e6));
-}
-        0,
 #[test]
 fn a_change_stands_only_where_its_confirmation_rounds_call_it_too() {
     // Ten samples a run, within 0.5 % of the run's median (µs).
@@ -535,3 +603,10 @@ fn a_change_stands_only_where_its_confirmation_rounds_call_it_too() {
     assert_eq!(regressed, ["real", "unconfirmable"]);
 }
 
+/// A result under an id this version does not make, as an older or newer servebench wrote it.
+fn criterion_bench_text(home: &Path, id: &str) {
+    let (group, rest) = id.split_once('/').unwrap();
+    let (function, value) = rest.split_once('/').unwrap();
+    let parts = (group, function.to_owned(), Some(value.to_owned()));
+    write_bench(home, "new", parts, "null", &around(1e6));
+}

@@ -47,7 +47,7 @@ async fn assert_serving(server: &ServerHandle) {
                 .send(&request)
                 .await
                 .unwrap_or_else(|error| panic!("{protocol} {}: {error}", request.kind()));
-            assert_eq!(answer, fixtures::basic_response());
+            assert_eq!(answer.answer, fixtures::basic_response());
         }
     }
 }
@@ -64,7 +64,7 @@ async fn every_protocol_answers_every_study_request_at_every_size() {
                 .send(&payload.request())
                 .await
                 .unwrap_or_else(|error| panic!("{protocol} {payload}: {error}"));
-            assert_eq!(answer, fixtures::basic_response(), "{protocol} {payload}");
+            assert_eq!(answer.answer, fixtures::basic_response(), "{protocol} {payload}");
         }
     }
     server.shutdown().await.unwrap();
@@ -79,8 +79,8 @@ async fn twenty_concurrent_requests_are_each_answered_on_every_protocol() {
             let kind = request.kind();
             let answers = client.send_concurrent(&Arc::new(request), 20).await.unwrap();
             assert_eq!(answers.len(), 20, "{protocol} {kind}");
-            for answer in answers {
-                assert_eq!(answer, fixtures::basic_response(), "{protocol} {kind}");
+            for reply in answers {
+                assert_eq!(reply.answer, fixtures::basic_response(), "{protocol} {kind}");
             }
         }
     }
@@ -268,7 +268,7 @@ async fn the_study_client_reports_server_errors_and_unreachable_targets() {
         "{error}"
     );
     let basic = StudyRequest::Basic(BasicRequest::default());
-    assert_eq!(rest.send(&basic).await.unwrap(), fixtures::basic_response());
+    assert_eq!(rest.send(&basic).await.unwrap().answer, fixtures::basic_response());
 
     let addr = server.rest_addr();
     server.shutdown().await.unwrap();

@@ -38,10 +38,14 @@ async fn every_configuration_carries_the_study_requests_alone_and_twenty_at_once
                 let answer = client.send(&request).await;
                 let answer =
                     answer.unwrap_or_else(|error| panic!("{protocol}+{config} {payload}: {error}"));
-                assert_eq!(answer, fixtures::basic_response(), "{protocol}+{config} {payload}");
+                assert_eq!(
+                    answer.answer,
+                    fixtures::basic_response(),
+                    "{protocol}+{config} {payload}"
+                );
                 let answers = client.send_concurrent(&request, 20).await.unwrap();
                 assert_eq!(answers.len(), 20);
-                assert!(answers.iter().all(|answer| *answer == fixtures::basic_response()));
+                assert!(answers.iter().all(|reply| reply.answer == fixtures::basic_response()));
             }
             server.shutdown().await.unwrap();
         }

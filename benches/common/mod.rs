@@ -1,6 +1,8 @@
 //! What every bench binary shares: Criterion's configuration, with the quick mode, and the one
 //! way a bench names what it measures: a typed id from `servebench::ids`.
 
+#[allow(dead_code)] // only the benches that send requests use it
+pub mod stages;
 #[allow(dead_code)] // the benches of servers and models do not use it
 pub mod workload;
 
@@ -42,15 +44,17 @@ pub fn criterion() -> Criterion {
         servebench::report::run::record(&home, env!("CARGO_CRATE_NAME"))
             .unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
     }
-    let criterion = Criterion::default().sample_size(sample_size());
+    let criterion = Criterion::default().sample_size(sample_size()).warm_up_time(warm_up_time());
     if quick() {
-        criterion
-            .warm_up_time(Duration::from_millis(100))
-            .measurement_time(Duration::from_millis(300))
-            .nresamples(10_000)
+        criterion.measurement_time(Duration::from_millis(300)).nresamples(10_000)
     } else {
         criterion
     }
+}
+
+/// How long Criterion warms an id up: its 3 s, or 100 ms in the quick mode.
+pub fn warm_up_time() -> Duration {
+    if quick() { Duration::from_millis(100) } else { Duration::from_secs(3) }
 }
 
 /// Samples an id takes: Criterion's 100, or 10 (its least) in the quick mode.

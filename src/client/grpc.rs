@@ -4,13 +4,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tonic::codec::CompressionEncoding;
 use tonic::transport::{Channel, Endpoint};
 
-use super::{ClientError, Status};
+use super::{ClientError, Reply, Status};
 use crate::messages::grpc_benchmark_api_service_client::GrpcBenchmarkApiServiceClient;
 use crate::messages::{BasicResponse, StudyRequest};
+use crate::timing;
 use crate::transport::config::Compression;
 use crate::transport::{DEFAULT_BODY_LIMIT, TransportConfig};
 
@@ -41,15 +43,22 @@ impl GrpcClient {
 
     /// Sends `request` with the method for its type. The message is cloned into the call, as a
     /// real client builds one per request; for the binary request that is a reference count.
-    pub async fn send(&self, request: &StudyRequest) -> Result<BasicResponse, ClientError> {
+    /// tonic encodes and decodes the messages inside the call: the client's `wait` holds
+    /// them, and its `encode` and `decode` are next to nothing.
+    pub async fn send(&self, request: &StudyRequest) -> Result<Reply<BasicResponse>, ClientError> {
+        let started = Instant::now();
         let channel = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
         let mut client = self.clients[channel].clone();
+        let sent = Instant::now();
         let response = match request {
             StudyRequest::Basic(message) => client.benchmark_basic_request(message.clone()).await,
             StudyRequest::Base64(message) => client.benchmark_b64_image(message.clone()).await,
             StudyRequest::Binary(message) => client.benchmark_binary_image(message.clone()).await,
-        };
-        response.map(tonic::Response::into_inner).map_err(ClientError::from)
+        }?;
+        let received = Instant::now();
+        let (metadata, answer, _) = response.into_parts();
+        let server = metadata.get(timing::HEADER).map(|value| value.to_str());
+        Ok(Reply::cut(answer, server, [started, sent, received]))
     }
 }
 

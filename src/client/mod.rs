@@ -11,12 +11,46 @@ pub mod torchserve;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
 use crate::codec::CodecError;
 use crate::messages::{BasicResponse, StudyRequest};
+use crate::timing::{ClientTimings, StageTimings};
 use crate::transport::{HttpVersion, Protocol, Target, TransportConfig};
+
+/// One answer with both sides' account of the time it took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply<T> {
+    /// The server's answer.
+    pub answer: T,
+    /// The client's stages.
+    pub client: ClientTimings,
+    /// The server's stages, as its `server-timing` header or metadata reported them (none
+    /// where it sent none, as TorchServe and the study's Python servers do not).
+    pub server: StageTimings,
+}
+
+impl<T> Reply<T> {
+    /// The reply, its client stages cut at the instants encoding started, the request was
+    /// sent and the answer was in (decoding it ran from then to now), its server stages read
+    /// from the `server-timing` value the server sent, if it sent one as text.
+    pub(crate) fn cut<E>(
+        answer: T,
+        server_timing: Option<Result<&str, E>>,
+        [started, sent, received]: [Instant; 3],
+    ) -> Self {
+        let client = ClientTimings {
+            encode: sent - started,
+            wait: received - sent,
+            decode: received.elapsed(),
+        };
+        let server =
+            server_timing.and_then(Result::ok).map(StageTimings::parse).unwrap_or_default();
+        Self { answer, client, server }
+    }
+}
 
 /// An error status a server answered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +130,8 @@ impl StudyClient {
         })
     }
 
-    /// Sends one request and decodes the answer.
-    pub async fn send(&self, request: &StudyRequest) -> Result<BasicResponse, ClientError> {
+    /// Sends one request and decodes the answer, timing each client stage.
+    pub async fn send(&self, request: &StudyRequest) -> Result<Reply<BasicResponse>, ClientError> {
         match self {
             Self::Rest(client) => client.send(request).await,
             Self::Grpc(client) => client.send(request).await,
@@ -106,12 +140,12 @@ impl StudyClient {
 
     /// Sends `concurrency` copies of `request` at once, as tasks on the current runtime, and
     /// waits for all of them: the study's unit of measurement (it used 20). Returns every
-    /// answer, in the order they came.
+    /// reply, in the order they came.
     pub async fn send_concurrent(
         &self,
         request: &Arc<StudyRequest>,
         concurrency: usize,
-    ) -> Result<Vec<BasicResponse>, ClientError> {
+    ) -> Result<Vec<Reply<BasicResponse>>, ClientError> {
         concurrently(concurrency, || {
             let (client, request) = (self.clone(), Arc::clone(request));
             async move { client.send(&request).await }

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, Uri, header};
@@ -13,9 +14,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::{ClientError, Status};
+use super::{ClientError, Reply, Status};
 use crate::codec::{gzip, json, raw};
 use crate::messages::{BasicResponse, StudyRequest};
+use crate::timing;
 use crate::transport::config::Compression;
 use crate::transport::{HttpVersion, TransportConfig};
 
@@ -87,7 +89,9 @@ impl RestClient {
     }
 
     /// Encodes `request` (JSON, or the raw image for `/binary`), posts it, decodes the answer.
-    pub async fn send(&self, request: &StudyRequest) -> Result<BasicResponse, ClientError> {
+    /// Waiting for a connection (HTTP/1.1 with a fixed count) is part of `wait`.
+    pub async fn send(&self, request: &StudyRequest) -> Result<Reply<BasicResponse>, ClientError> {
+        let started = Instant::now();
         let (uri, content_type, body) = match request {
             StudyRequest::Basic(message) => {
                 (&self.0.uris[0], "application/json", json::encode(message)?)
@@ -101,13 +105,17 @@ impl RestClient {
         };
         let (body, encoding) =
             if self.0.gzip { (gzip::encode(&body), Some("gzip")) } else { (body, None) };
+        let sent = Instant::now();
         let _permit = match &self.0.permits {
             Some(permits) => Some(permits.acquire().await.map_err(ClientError::transport)?),
             None => None,
         };
         let pool = self.0.next.fetch_add(1, Ordering::Relaxed) % self.0.clients.len();
-        let (_, body) = post(&self.0.clients[pool], uri, content_type, encoding, body).await?;
-        Ok(json::decode(&body)?)
+        let (headers, body) =
+            post(&self.0.clients[pool], uri, content_type, encoding, body).await?;
+        let received = Instant::now();
+        let server = headers.get(timing::HEADER).map(|value| value.to_str());
+        Ok(Reply::cut(json::decode(&body)?, server, [started, sent, received]))
     }
 }
 

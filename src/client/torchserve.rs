@@ -1,7 +1,7 @@
 //! Clients of TorchServe's inference APIs (servebench's model server or a real TorchServe): the
 //! image goes as a raw body, a multipart form or base64 JSON over HTTP/1.1 or HTTP/2, or as
 //! gRPC's `data` input. Every call returns the answer with both sides' timings: the client's
-//! ([`ClientTimings`]) and the server's (its `Server-Timing` header or metadata, empty when the
+//! ([`ClientTimings`](crate::timing::ClientTimings)) and the server's (its `Server-Timing` header or metadata, empty when the
 //! server sends none, as TorchServe does not).
 
 use std::sync::Arc;
@@ -11,23 +11,12 @@ use bytes::Bytes;
 use http::Uri;
 use tonic::transport::Channel;
 
-use super::{ClientError, grpc, rest};
+use super::{ClientError, Reply, grpc, rest};
 use crate::codec::{base64, json, multipart};
 use crate::messages::torchserve::PredictionsRequest;
 use crate::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
-use crate::timing::{self, ClientTimings, StageTimings};
+use crate::timing;
 use crate::transport::{Body, DEFAULT_BODY_LIMIT, Route, Target, TransportConfig};
-
-/// One answer with both sides' account of the time it took.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reply {
-    /// The server's JSON answer (for an image classifier, `{label: probability}`, top 5).
-    pub answer: serde_json::Value,
-    /// The client's stages.
-    pub client: ClientTimings,
-    /// The server's stages, as it reported them.
-    pub server: StageTimings,
-}
 
 /// A connected client of one model over one route. Cloning is cheap and shares the connections.
 #[derive(Clone, Debug)]
@@ -72,7 +61,7 @@ impl ModelClient {
     }
 
     /// Sends `image` for prediction and reads the answer, timing each client stage.
-    pub async fn predict(&self, image: &Bytes) -> Result<Reply, ClientError> {
+    pub async fn predict(&self, image: &Bytes) -> Result<Reply<serde_json::Value>, ClientError> {
         let started = Instant::now();
         match &*self.transport {
             Transport::Rest { client, uri, body } => {
@@ -90,9 +79,8 @@ impl ModelClient {
                 let encoded = Instant::now();
                 let (headers, body) = rest::post(client, uri, &content_type, None, body).await?;
                 let received = Instant::now();
-                let server = server_stages(headers.get(timing::HEADER).map(|v| v.to_str()));
-                let answer = json::decode(&body)?;
-                Ok(reply(answer, server, [started, encoded, received]))
+                let server = headers.get(timing::HEADER).map(|value| value.to_str());
+                Ok(Reply::cut(json::decode(&body)?, server, [started, encoded, received]))
             }
             Transport::Grpc(client) => {
                 let request = PredictionsRequest {
@@ -103,10 +91,13 @@ impl ModelClient {
                 let encoded = Instant::now();
                 let response = client.clone().predictions(request).await?;
                 let received = Instant::now();
-                let server =
-                    server_stages(response.metadata().get(timing::HEADER).map(|v| v.to_str()));
-                let answer = json::decode(&response.into_inner().prediction)?;
-                Ok(reply(answer, server, [started, encoded, received]))
+                let (metadata, response, _) = response.into_parts();
+                let server = metadata.get(timing::HEADER).map(|value| value.to_str());
+                Ok(Reply::cut(
+                    json::decode(&response.prediction)?,
+                    server,
+                    [started, encoded, received],
+                ))
             }
         }
     }
@@ -117,29 +108,11 @@ impl ModelClient {
         &self,
         image: &Bytes,
         concurrency: usize,
-    ) -> Result<Vec<Reply>, ClientError> {
+    ) -> Result<Vec<Reply<serde_json::Value>>, ClientError> {
         super::concurrently(concurrency, || {
             let (client, image) = (self.clone(), image.clone());
             async move { client.predict(&image).await }
         })
         .await
     }
-}
-
-/// The server's stages from its `server-timing` header or metadata; none when it sent none (or
-/// sent bytes that are not text).
-fn server_stages<E>(value: Option<Result<&str, E>>) -> StageTimings {
-    value.and_then(Result::ok).map(StageTimings::parse).unwrap_or_default()
-}
-
-/// The reply, its client stages cut at the instants encoding started, the request was sent
-/// and the answer was in.
-fn reply(
-    answer: serde_json::Value,
-    server: StageTimings,
-    [started, sent, received]: [Instant; 3],
-) -> Reply {
-    let client =
-        ClientTimings { encode: sent - started, wait: received - sent, decode: received.elapsed() };
-    Reply { answer, client, server }
 }

@@ -1,4 +1,5 @@
-//! Stacked bars of where an end-to-end request's time went, drawn as SVG with plotters.
+//! Stacked bars of where a request's time went (end to end, or through the transport stage),
+//! drawn as SVG with plotters.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -18,7 +19,8 @@ pub struct Bar {
 pub enum Segment {
     /// A stage on the client.
     Client(ClientStage),
-    /// The client's wait less the server's own stages: framing, copies and the network.
+    /// The client's wait less the server's own stages: the request until the server has its
+    /// headers, the answer's way back, framing and copies.
     Network,
     /// A stage in the server.
     Server(Stage),
@@ -26,14 +28,16 @@ pub enum Segment {
 
 impl Segment {
     /// Every segment of a request's time, in the order they happen.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Client(ClientStage::Encode),
         Self::Network,
+        Self::Server(Stage::Receive),
         Self::Server(Stage::Queue),
         Self::Server(Stage::Decode),
         Self::Server(Stage::Preprocess),
         Self::Server(Stage::Infer),
         Self::Server(Stage::Postprocess),
+        Self::Server(Stage::Answer),
         Self::Server(Stage::Encode),
         Self::Client(ClientStage::Decode),
     ];
@@ -51,14 +55,16 @@ impl Segment {
 }
 
 /// One per [`Segment::ALL`].
-const COLORS: [RGBColor; 9] = [
+const COLORS: [RGBColor; Segment::ALL.len()] = [
     RGBColor(0x9e, 0x9e, 0x9e),
     RGBColor(0x42, 0x85, 0xf4),
+    RGBColor(0x00, 0xac, 0xc1),
     RGBColor(0xfb, 0xbc, 0x04),
     RGBColor(0xea, 0x43, 0x35),
     RGBColor(0xf4, 0x6d, 0x43),
     RGBColor(0x34, 0xa8, 0x53),
     RGBColor(0x8e, 0x44, 0xad),
+    RGBColor(0xc0, 0xca, 0x33),
     RGBColor(0x16, 0xa0, 0x85),
     RGBColor(0x5d, 0x6d, 0x7e),
 ];

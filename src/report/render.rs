@@ -16,8 +16,8 @@ use super::templates;
 use crate::attribution::{self, Attribution, StageMeans};
 use crate::fixtures::{ImageSize, ImageSpec, STUDY_SIZES};
 use crate::ids::{
-    BenchId, Carrier, CodecId, Direction, EndToEndId, Group, InferenceId, Model, Payload,
-    PostprocessId, Setup, TransportId, VisionId, VisionStep, Wrapping,
+    BenchId, Carrier, CodecId, Direction, EndToEndId, Format, Group, InferenceId, Message, Model,
+    Payload, PostprocessId, Setup, TransportId, VisionId, VisionStep, Wrapping,
 };
 use crate::timing::ClientStage;
 use crate::transport::{Body, HttpVersion, Protocol, Route};
@@ -155,7 +155,7 @@ pub struct Written {
 pub fn report(config: &ReportConfig) -> io::Result<Written> {
     let context = context(config)?;
     std::fs::create_dir_all(&config.out)?;
-    for scenario in &context.scenarios {
+    for scenario in context.scenarios.iter().chain(&context.transport_scenarios) {
         std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
     }
     let environment = templates::environment(config.templates.as_deref())?;
@@ -190,8 +190,10 @@ pub fn readme(config: &ReportConfig) -> io::Result<String> {
 fn context(config: &ReportConfig) -> io::Result<Context> {
     let measurements = criterion::load(&config.criterion_home, &config.baseline)?;
     let (results, unknown) = Results::new(&measurements);
-    let stages =
-        attribution::read(&config.criterion_home.join("end_to_end").join(attribution::FILE_NAME))?;
+    let stages_of =
+        |group: Group| config.criterion_home.join(group.name()).join(attribution::FILE_NAME);
+    let stages = attribution::read(&stages_of(Group::EndToEnd))?;
+    let transport_stages = attribution::read(&stages_of(Group::Transport))?;
     let links = Links::new(&config.criterion_home, &config.out);
     let (run, run_recorded) = match run::summarize(&run::recorded(&config.criterion_home)?) {
         Some(recorded) => (recorded, true),
@@ -206,9 +208,15 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         configs: config_tables(&results, &links),
         torchserve: torchserve_tables(&results, &links),
         scenarios: scenarios(&results, &stages, &links)?,
+        transport_scenarios: transport_scenarios(&results, &transport_stages, &links)?,
         segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
-        missing: missing(&results, &unknown, &stages, &run::skipped(&config.criterion_home)?),
+        missing: missing(
+            &results,
+            &unknown,
+            (stages.is_empty(), transport_stages.is_empty()),
+            &run::skipped(&config.criterion_home)?,
+        ),
         ids: measurements.len(),
     })
 }
@@ -234,6 +242,9 @@ struct Context {
     configs: Vec<ConfigTable>,
     torchserve: Vec<TorchServeTable>,
     scenarios: Vec<Scenario>,
+    /// Where a transport request's time went: per payload and concurrency, each protocol at
+    /// its defaults and at its fastest configuration.
+    transport_scenarios: Vec<Scenario>,
     /// The charts' segments, as the tables head their columns.
     segments: Vec<String>,
     groups: Vec<GroupTable>,
@@ -316,7 +327,9 @@ struct TorchServeRow {
 
 #[derive(Serialize)]
 struct Scenario {
+    /// The end-to-end setup (`cpu_b1`), or the transport concurrency (`c20`).
     setup: String,
+    /// The image size (`1080x1920`), or the transport payload (`binary_1080x1920`).
     size: String,
     svg: String,
     svg_file: String,
@@ -326,6 +339,7 @@ struct Scenario {
 
 #[derive(Serialize)]
 struct ScenarioRow {
+    /// The route, or the transport carrier (`grpc+window_16m`).
     route: String,
     requests: usize,
     /// Milliseconds per segment, formatted, in chart order.
@@ -446,28 +460,11 @@ fn config_tables(results: &Results<'_>, links: &Links) -> Vec<ConfigTable> {
             let mut rows = Vec::new();
             for payload in Payload::all() {
                 for protocol in Protocol::ALL {
-                    let measured: Vec<(TransportId, &Measurement)> = results
-                        .0
-                        .iter()
-                        .filter_map(|(id, &m)| match id {
-                            BenchId::Transport(id) => Some((*id, m)),
-                            _ => None,
-                        })
-                        .filter(|(id, _)| {
-                            id.payload == payload
-                                && id.concurrency == concurrency
-                                && matches!(id.carrier, Carrier::Protocol(p, _) if p == protocol)
-                        })
-                        .collect();
+                    let measured = carriers_measured(results, payload, concurrency, protocol);
                     if measured.len() < 2 {
                         continue;
                     }
-                    let Some(&(best, best_m)) = measured
-                        .iter()
-                        .min_by(|a, b| a.1.median.point.total_cmp(&b.1.median.point))
-                    else {
-                        continue;
-                    };
+                    let (best, best_m) = fastest(&measured).expect("two or more were measured");
                     let floor = results.get(floor_of(payload, concurrency));
                     let default = results.get(TransportId {
                         carrier: Carrier::defaults(protocol),
@@ -491,6 +488,36 @@ fn config_tables(results: &Results<'_>, links: &Links) -> Vec<ConfigTable> {
             (!rows.is_empty()).then(|| ConfigTable { concurrency: format!("c{concurrency}"), rows })
         })
         .collect()
+}
+
+/// `protocol`'s transport ids measured at `payload` and `concurrency`: its defaults and every
+/// configuration the run had.
+fn carriers_measured<'a>(
+    results: &Results<'a>,
+    payload: Payload,
+    concurrency: usize,
+    protocol: Protocol,
+) -> Vec<(TransportId, &'a Measurement)> {
+    results
+        .0
+        .iter()
+        .filter_map(|(id, &m)| match id {
+            BenchId::Transport(id) => Some((*id, m)),
+            _ => None,
+        })
+        .filter(|(id, _)| {
+            id.payload == payload
+                && id.concurrency == concurrency
+                && matches!(id.carrier, Carrier::Protocol(p, _) if p == protocol)
+        })
+        .collect()
+}
+
+/// The one with the lowest median.
+fn fastest<'a>(
+    measured: &[(TransportId, &'a Measurement)],
+) -> Option<(TransportId, &'a Measurement)> {
+    measured.iter().copied().min_by(|a, b| a.1.median.point.total_cmp(&b.1.median.point))
 }
 
 fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTable> {
@@ -545,44 +572,96 @@ fn scenarios(
     let mut scenarios = Vec::new();
     for setup in setups() {
         for size in STUDY_SIZES {
-            let found: Vec<(Route, &StageMeans)> = torchserve_row(size, setup)
+            let found: Vec<(String, &StageMeans)> = torchserve_row(size, setup)
                 .iter()
-                .filter_map(|id| stages.get(id).map(|means| (id.route, means)))
+                .filter_map(|id| stages.get(id).map(|means| (id.route.to_string(), means)))
                 .collect();
             if found.is_empty() {
                 continue;
             }
-            let bars: Vec<Bar> = found
-                .iter()
-                .map(|(route, means)| Bar { label: route.to_string(), segments: segments(means) })
-                .collect();
-            let title = format!("end_to_end, {size}, {setup}: where a request's time went");
-            let svg = chart::stacked_bars(&title, &bars).map_err(io::Error::other)?;
-            let rows = found
-                .iter()
-                .zip(&bars)
-                .map(|((route, means), bar)| ScenarioRow {
-                    route: route.to_string(),
-                    requests: means.requests,
-                    segments: bar.segments.iter().map(|ms| format!("{ms:.2}")).collect(),
-                    total: format!("{:.2}", bar.segments.iter().sum::<f64>()),
-                })
-                .collect();
             let stage_benches = stage_benches(size, setup)
                 .into_iter()
                 .filter_map(|id| results.get(id).map(|m| links.cell(m)))
                 .collect();
-            scenarios.push(Scenario {
-                setup: setup.to_string(),
-                size: size.to_string(),
-                svg,
-                svg_file: format!("end_to_end_{size}_{setup}.svg"),
-                rows,
-                stage_benches,
-            });
+            let named = (Group::EndToEnd, size.to_string(), setup.to_string());
+            scenarios.push(scenario(named, &found, stage_benches)?);
         }
     }
     Ok(scenarios)
+}
+
+/// Where a transport request's time went, for each payload at each concurrency: each protocol
+/// at its defaults and, where the run measured configurations, at its fastest one. Beside
+/// them, the codec stage alone on the payload's JSON and protobuf.
+fn transport_scenarios(
+    results: &Results<'_>,
+    stages: &Attribution<TransportId>,
+    links: &Links,
+) -> io::Result<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    for concurrency in CONCURRENCY {
+        for payload in Payload::all() {
+            let mut shown = Vec::new();
+            for protocol in Protocol::ALL {
+                let carrier = Carrier::defaults(protocol);
+                let default = TransportId { carrier, payload, concurrency };
+                shown.push(default);
+                let measured = carriers_measured(results, payload, concurrency, protocol);
+                shown.extend(fastest(&measured).map(|(id, _)| id).filter(|id| *id != default));
+            }
+            let found: Vec<(String, &StageMeans)> = shown
+                .iter()
+                .filter_map(|id| stages.get(id).map(|means| (id.carrier.to_string(), means)))
+                .collect();
+            if found.is_empty() {
+                continue;
+            }
+            let message = Message::Request(payload);
+            let stage_benches = Format::ALL
+                .into_iter()
+                .flat_map(|format| {
+                    Direction::ALL.map(|direction| CodecId::Message { format, direction, message })
+                })
+                .filter_map(|id| results.get(id).map(|m| links.cell(m)))
+                .collect();
+            let named = (Group::Transport, payload.to_string(), format!("c{concurrency}"));
+            scenarios.push(scenario(named, &found, stage_benches)?);
+        }
+    }
+    Ok(scenarios)
+}
+
+/// One chart of stacked bars and its table: `found` is each bar's label and stage means, for
+/// `(group, size, setup)`.
+fn scenario(
+    (group, size, setup): (Group, String, String),
+    found: &[(String, &StageMeans)],
+    stage_benches: Vec<Cell>,
+) -> io::Result<Scenario> {
+    let bars: Vec<Bar> = found
+        .iter()
+        .map(|(label, means)| Bar { label: label.clone(), segments: segments(means) })
+        .collect();
+    let title = format!("{group}, {size}, {setup}: where a request's time went");
+    let svg = chart::stacked_bars(&title, &bars).map_err(io::Error::other)?;
+    let rows = found
+        .iter()
+        .zip(&bars)
+        .map(|((label, means), bar)| ScenarioRow {
+            route: label.clone(),
+            requests: means.requests,
+            segments: bar.segments.iter().map(|ms| format!("{ms:.2}")).collect(),
+            total: format!("{:.2}", bar.segments.iter().sum::<f64>()),
+        })
+        .collect();
+    Ok(Scenario {
+        svg_file: format!("{group}_{size}_{setup}.svg"),
+        setup,
+        size,
+        svg,
+        rows,
+        stage_benches,
+    })
 }
 
 fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<GroupTable> {
@@ -611,10 +690,12 @@ fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<Gr
     groups
 }
 
+/// What the report lacks and why; `no_stages` says whether the end-to-end and the transport
+/// stage means are missing.
 fn missing(
     results: &Results<'_>,
     unknown: &[String],
-    stages: &Attribution,
+    no_stages: (bool, bool),
     skipped: &run::Skipped,
 ) -> Vec<String> {
     let mut missing: Vec<String> = Group::ALL
@@ -635,11 +716,14 @@ fn missing(
                 .to_owned(),
         );
     }
-    if results.has(Group::EndToEnd) && stages.is_empty() {
-        missing.push(format!(
-            "No stage attribution: end_to_end ran but left no {} beside Criterion's output.",
-            attribution::FILE_NAME
-        ));
+    for (group, none) in [(Group::EndToEnd, no_stages.0), (Group::Transport, no_stages.1)] {
+        if results.has(group) && none {
+            missing.push(format!(
+                "No {group} stage attribution: {group} ran but left no {} beside Criterion's \
+                 output.",
+                attribution::FILE_NAME
+            ));
+        }
     }
     for (what, why) in skipped.values().flatten() {
         missing.push(format!("Not in this run: {what}/... ({why})."));

@@ -12,6 +12,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+use crate::timing::{self, StageTimings};
 use crate::transport::TransportConfig;
 
 /// A generated tonic server that limits the messages it decodes and encodes, and takes every
@@ -73,6 +74,7 @@ pub(crate) async fn serve(
         .layer(tower::util::MapResponseLayer::new(
             resource_exhausted_on_oversize::<tonic::body::Body>,
         ))
+        .layer(tower::util::MapRequestLayer::new(super::clock::grpc))
         .add_routes(routes)
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
@@ -94,6 +96,17 @@ fn resource_exhausted_on_oversize<B>(mut response: http::Response<B>) -> http::R
             .is_some_and(|message| message.contains("message%20length%20too%20large"));
     if is_oversize {
         headers.insert("grpc-status", HeaderValue::from(Code::ResourceExhausted as i32));
+    }
+    response
+}
+
+/// `response` with `timings` in its `server-timing` metadata.
+pub(crate) fn timed<T>(
+    mut response: tonic::Response<T>,
+    timings: &StageTimings,
+) -> tonic::Response<T> {
+    if let Ok(value) = tonic::metadata::MetadataValue::try_from(timings.to_string()) {
+        response.metadata_mut().insert(timing::HEADER, value);
     }
     response
 }

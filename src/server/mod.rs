@@ -9,6 +9,7 @@
 
 pub mod batching;
 mod body;
+pub mod clock;
 mod error;
 pub mod floor;
 mod grpc;
@@ -33,6 +34,7 @@ use tonic::service::Routes;
 pub use body::{Body, BodyError};
 pub use error::ErrorBody;
 
+use crate::timing::{self, StageTimings};
 use crate::transport::{DEFAULT_BODY_LIMIT, Target, TransportConfig};
 
 /// Where a server listens, how large a request it takes and how its HTTP/2 is configured.
@@ -75,7 +77,7 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// Binds both listeners and serves `router` and `routes` on them in background tasks, with
-    /// `config`'s body limit applied to both.
+    /// `config`'s body limit applied to both and every request [clocked](clock).
     pub(crate) async fn start(
         config: &ListenConfig,
         router: axum::Router,
@@ -85,7 +87,8 @@ impl ServerHandle {
         let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
         let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
         let (shutdown, signal) = watch::channel(());
-        let router = body::limit(router, config.body_limit);
+        let router = body::limit(router, config.body_limit)
+            .layer(tower::util::MapRequestLayer::new(clock::rest));
         let tasks = vec![
             tokio::spawn(serve_rest(
                 rest_listener,
@@ -180,4 +183,15 @@ async fn after_accept_error(error: &io::Error) {
     if !one_connection {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// `response` with `timings` in its `server-timing` header.
+pub(crate) fn timed(
+    mut response: axum::response::Response,
+    timings: &StageTimings,
+) -> axum::response::Response {
+    if let Ok(value) = http::HeaderValue::from_str(&timings.to_string()) {
+        response.headers_mut().insert(timing::HEADER, value);
+    }
+    response
 }

@@ -7,16 +7,31 @@
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use super::{ServeError, Study};
+use super::{Decoded, Study};
 use crate::messages::grpc_benchmark_api_service_server::{
     GrpcBenchmarkApiService, GrpcBenchmarkApiServiceServer,
 };
 use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
+use crate::server::clock::RequestClock;
 
 /// The study's service, answering through [`Study`].
 #[derive(Debug, Default)]
 pub struct StudyService {
     study: Study,
+}
+
+impl StudyService {
+    /// The answer to `request`, whose message `decoded` is, with its stages in the response's
+    /// `server-timing` metadata.
+    fn respond<T>(
+        &self,
+        request: &Request<T>,
+        decoded: &Decoded,
+    ) -> Result<Response<BasicResponse>, Status> {
+        let clock = request.extensions().get::<RequestClock>();
+        let (answer, timings) = self.study.answer(decoded, clock)?;
+        Ok(crate::server::grpc::timed(Response::new(answer.clone()), &timings))
+    }
 }
 
 #[tonic::async_trait]
@@ -25,26 +40,24 @@ impl GrpcBenchmarkApiService for StudyService {
         &self,
         request: Request<BasicRequest>,
     ) -> Result<Response<BasicResponse>, Status> {
-        Ok(Response::new(self.study.basic(request.get_ref()).clone()))
+        self.respond(&request, &Decoded::Basic)
     }
 
     async fn benchmark_b64_image(
         &self,
         request: Request<ImageBase64Request>,
     ) -> Result<Response<BasicResponse>, Status> {
-        answer(self.study.base64(request.get_ref()))
+        let decoded = Decoded::base64(request.get_ref())?;
+        self.respond(&request, &decoded)
     }
 
     async fn benchmark_binary_image(
         &self,
         request: Request<ImageBinaryRequest>,
     ) -> Result<Response<BasicResponse>, Status> {
-        answer(self.study.binary(request.get_ref()))
+        let decoded = Decoded::Image(request.get_ref().image.clone());
+        self.respond(&request, &decoded)
     }
-}
-
-fn answer(result: Result<&BasicResponse, ServeError>) -> Result<Response<BasicResponse>, Status> {
-    Ok(Response::new(result?.clone()))
 }
 
 crate::server::grpc::message_limits!(GrpcBenchmarkApiServiceServer<StudyService>);

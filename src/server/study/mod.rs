@@ -1,8 +1,10 @@
 //! The study's servers: REST ([`rest`], axum) and gRPC ([`grpc`], tonic).
 //!
 //! Both are thin: they parse with the codec stage, hand the request to [`Study`] (what the
-//! study's servers do with a request) and encode its answer. [`start`] serves both on a
-//! [`ListenConfig`] and hands back the [`ServerHandle`].
+//! study's servers do with a request) and encode its answer. Each sends the request's stages
+//! as `server-timing`: a header for REST (receive, decode, answer, encode) and response
+//! metadata for gRPC (receive, decode, answer: tonic encodes the answer after the handler).
+//! [`start`] serves both on a [`ListenConfig`] and hands back the [`ServerHandle`].
 
 mod error;
 pub mod grpc;
@@ -10,15 +12,34 @@ pub mod rest;
 
 use std::io;
 
+use bytes::Bytes;
 pub use error::ServeError;
 
+use super::clock::RequestClock;
 use super::{ListenConfig, ServerHandle};
 use crate::codec;
 use crate::fixtures;
-use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request, ImageBinaryRequest};
+use crate::messages::{BasicResponse, ImageBase64Request};
+use crate::timing::{Stage, StageTimings};
 
-/// What the study's servers do with a request: check that an image arrived (decoding base64
-/// when it came as text) and answer with the fixed [`fixtures::basic_response`].
+/// A study request with its body decoded: the image in hand, where it carries one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// The structured request (its fields are not used).
+    Basic,
+    /// An image request's image bytes, base64 decoded where they came as text.
+    Image(Bytes),
+}
+
+impl Decoded {
+    /// The image of a base64 request, decoded.
+    pub fn base64(request: &ImageBase64Request) -> Result<Self, ServeError> {
+        Ok(Self::Image(codec::base64::decode(request.image.as_bytes())?))
+    }
+}
+
+/// What the study's servers do with a request: check that an image arrived and answer with the
+/// fixed [`fixtures::basic_response`].
 #[derive(Clone, Debug)]
 pub struct Study {
     response: BasicResponse,
@@ -31,27 +52,25 @@ impl Default for Study {
 }
 
 impl Study {
-    /// Answers a structured request.
-    pub fn basic(&self, _request: &BasicRequest) -> &BasicResponse {
-        &self.response
-    }
-
-    /// Decodes the base64 image and answers.
-    pub fn base64(&self, request: &ImageBase64Request) -> Result<&BasicResponse, ServeError> {
-        let image = codec::base64::decode(request.image.as_bytes())?;
-        self.image(&image)
-    }
-
-    /// Answers a raw image.
-    pub fn binary(&self, request: &ImageBinaryRequest) -> Result<&BasicResponse, ServeError> {
-        self.image(&request.image)
-    }
-
-    fn image(&self, image: &[u8]) -> Result<&BasicResponse, ServeError> {
-        if image.is_empty() {
-            return Err(ServeError::EmptyImage);
+    /// Answers `request`, whose body's arrival `clock` timed (where there is one), with the
+    /// request's stages so far: `receive` (headers to the body's last byte), `decode` (from
+    /// there to now: the body inflated where gzipped, parsed, its image unwrapped) and
+    /// `answer`. Encoding the answer is the caller's.
+    pub fn answer(
+        &self,
+        request: &Decoded,
+        clock: Option<&RequestClock>,
+    ) -> Result<(&BasicResponse, StageTimings), ServeError> {
+        let mut timings = StageTimings::default();
+        if let Some(clock) = clock {
+            timings.record(Stage::Receive, clock.receive());
+            timings.record(Stage::Decode, clock.since_body());
         }
-        Ok(&self.response)
+        let answer = timings.time(Stage::Answer, || match request {
+            Decoded::Image(image) if image.is_empty() => Err(ServeError::EmptyImage),
+            Decoded::Basic | Decoded::Image(_) => Ok(&self.response),
+        })?;
+        Ok((answer, timings))
     }
 }
 

@@ -4,16 +4,18 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::{Extension, Router};
 
-use super::{ServeError, Study};
+use super::{Decoded, ServeError, Study};
 use crate::codec::{json, raw};
-use crate::messages::{BasicRequest, BasicResponse, ImageBase64Request};
+use crate::messages::{BasicRequest, ImageBase64Request};
+use crate::server::clock::RequestClock;
 use crate::server::{Body, BodyError};
+use crate::timing::Stage;
 
 /// The study's routes over `study`; the server's body limit is applied when it starts.
 pub fn router(study: Study) -> Router {
@@ -26,32 +28,41 @@ pub fn router(study: Study) -> Router {
         .with_state(Arc::new(study))
 }
 
+/// A request's clock, where the server gave it one.
+type Clock = Option<Extension<RequestClock>>;
+
 async fn basic(
     State(study): State<Arc<Study>>,
+    clock: Clock,
     body: Result<Body, BodyError>,
 ) -> Result<Response, ServeError> {
-    let request: BasicRequest = json::decode(&body?.0)?;
-    respond(study.basic(&request))
+    let _: BasicRequest = json::decode(&body?.0)?;
+    respond(&study, &Decoded::Basic, clock)
 }
 
 async fn base64(
     State(study): State<Arc<Study>>,
+    clock: Clock,
     body: Result<Body, BodyError>,
 ) -> Result<Response, ServeError> {
     let request: ImageBase64Request = json::decode(&body?.0)?;
-    respond(study.base64(&request)?)
+    respond(&study, &Decoded::base64(&request)?, clock)
 }
 
 async fn binary(
     State(study): State<Arc<Study>>,
+    clock: Clock,
     body: Result<Body, BodyError>,
 ) -> Result<Response, ServeError> {
-    respond(study.binary(&raw::decode(body?.0))?)
+    respond(&study, &Decoded::Image(raw::decode(body?.0).image), clock)
 }
 
-fn respond(answer: &BasicResponse) -> Result<Response, ServeError> {
-    let body = json::encode(answer)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+/// The answer as JSON, with the request's stages in `server-timing`.
+fn respond(study: &Study, request: &Decoded, clock: Clock) -> Result<Response, ServeError> {
+    let (answer, mut timings) = study.answer(request, clock.as_deref())?;
+    let body = timings.time(Stage::Encode, || json::encode(answer))?;
+    let response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    Ok(crate::server::timed(response, &timings))
 }
 
 async fn not_found(uri: Uri) -> ServeError {

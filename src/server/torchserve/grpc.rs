@@ -4,9 +4,7 @@
 //! carries `server-timing` with the same value as REST's header.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tonic::metadata::MetadataValue;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
@@ -17,7 +15,8 @@ use crate::messages::torchserve::inference_ap_is_service_server::{
 use crate::messages::torchserve::{
     PredictionResponse, PredictionsRequest, TorchServeHealthResponse,
 };
-use crate::timing;
+use crate::server::clock::RequestClock;
+use crate::timing::{Stage, StageTimings};
 
 /// The service over the served models.
 pub struct InferenceService {
@@ -29,22 +28,24 @@ impl InferenceService {
     /// nanoseconds, as `codec/protobuf_decode/binary_*` shows): nothing to add to `decode`.
     async fn predict(
         &self,
-        request: PredictionsRequest,
+        request: Request<PredictionsRequest>,
     ) -> Result<Response<PredictionResponse>, Status> {
-        let PredictionsRequest { model_name, model_version, mut input, sequence_id } = request;
+        let mut arrived = StageTimings::default();
+        if let Some(clock) = request.extensions().get::<RequestClock>() {
+            arrived.record(Stage::Receive, clock.receive());
+        }
+        let PredictionsRequest { model_name, model_version, mut input, sequence_id } =
+            request.into_inner();
         let image = INPUT_NAMES
             .iter()
             .find_map(|name| input.remove(*name))
             .ok_or_else(|| PredictError::NoInput(input.keys().cloned().collect()))?;
         let version = Some(model_version.as_str()).filter(|version| !version.is_empty());
         let Predicted { body, timings } =
-            self.models.predict(&model_name, version, image, Duration::ZERO).await?;
-        let mut response =
+            self.models.predict(&model_name, version, image, arrived).await?;
+        let response =
             Response::new(PredictionResponse { prediction: body, sequence_id, status: None });
-        if let Ok(value) = MetadataValue::try_from(timings.to_string()) {
-            response.metadata_mut().insert(timing::HEADER, value);
-        }
-        Ok(response)
+        Ok(crate::server::grpc::timed(response, &timings))
     }
 }
 
@@ -58,7 +59,7 @@ impl InferenceApIsService for InferenceService {
         &self,
         request: Request<PredictionsRequest>,
     ) -> Result<Response<PredictionResponse>, Status> {
-        self.predict(request.into_inner()).await
+        self.predict(request).await
     }
 
     type StreamPredictionsStream = tokio_stream::Once<Result<PredictionResponse, Status>>;
@@ -69,7 +70,7 @@ impl InferenceApIsService for InferenceService {
         &self,
         request: Request<PredictionsRequest>,
     ) -> Result<Response<Self::StreamPredictionsStream>, Status> {
-        let (metadata, answer, extensions) = self.predict(request.into_inner()).await?.into_parts();
+        let (metadata, answer, extensions) = self.predict(request).await?.into_parts();
         Ok(Response::from_parts(metadata, tokio_stream::once(Ok(answer)), extensions))
     }
 }

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use tch::Device;
@@ -86,14 +85,14 @@ impl Models {
     }
 
     /// Runs `image` through model `name` (at `version`, when given): queue, decode, preprocess,
-    /// infer, postprocess, encode. `unwrapped` is what getting the image out of the request
-    /// took (base64, a form), added to `decode`.
+    /// infer, postprocess, encode. `arrived` holds the stages before: the body's `receive`,
+    /// and under `decode` what getting the image out of the request took (base64, a form).
     pub async fn predict(
         &self,
         name: &str,
         version: Option<&str>,
         image: Bytes,
-        unwrapped: Duration,
+        arrived: StageTimings,
     ) -> Result<Predicted, PredictError> {
         let model = self.0.get(name).ok_or_else(|| PredictError::ModelNotFound(name.to_owned()))?;
         if let Some(version) = version.filter(|version| *version != model.version()) {
@@ -106,9 +105,10 @@ impl Models {
             return Err(PredictError::NoImage);
         }
         let batched = model.batcher().submit(image)?.await?;
-        let (prediction, mut timings) = batched.output?;
+        let (prediction, worked) = batched.output?;
+        let mut timings = arrived;
         timings.record(Stage::Queue, batched.queued);
-        timings.record(Stage::Decode, unwrapped);
+        timings.merge(&worked);
         let body = timings
             .time(Stage::Encode, || codec::python_json::encode(&prediction))
             .map_err(PredictError::Encode)?;

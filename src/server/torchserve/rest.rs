@@ -5,19 +5,22 @@
 //! answer carries a `Server-Timing` header; errors are TorchServe's `{"code", "type", "message"}`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 use super::{HEALTHY, INPUT_NAMES, Models, PredictError};
 use crate::codec;
+use crate::server::clock::RequestClock;
 use crate::server::{Body, BodyError};
-use crate::timing;
+use crate::timing::{Stage, StageTimings};
+
+/// A request's clock, where the server gave it one.
+type Clock = Option<Extension<RequestClock>>;
 
 /// The routes over `models`; the server's body limit (413 over it) is applied when it starts.
 pub fn router(models: Arc<Models>) -> Router {
@@ -38,19 +41,23 @@ async fn ping() -> impl IntoResponse {
 async fn predict_latest(
     State(models): State<Arc<Models>>,
     Path(model): Path<String>,
+    clock: Clock,
     headers: HeaderMap,
     body: Result<Body, BodyError>,
 ) -> Response {
-    predict(&models, &model, None, &headers, body).await.unwrap_or_else(IntoResponse::into_response)
+    predict(&models, &model, None, clock, &headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn predict_version(
     State(models): State<Arc<Models>>,
     Path((model, version)): Path<(String, String)>,
+    clock: Clock,
     headers: HeaderMap,
     body: Result<Body, BodyError>,
 ) -> Response {
-    predict(&models, &model, Some(&version), &headers, body)
+    predict(&models, &model, Some(&version), clock, &headers, body)
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
@@ -59,22 +66,22 @@ async fn predict(
     models: &Models,
     name: &str,
     version: Option<&str>,
+    clock: Clock,
     headers: &HeaderMap,
     body: Result<Body, BodyError>,
 ) -> Result<Response, PredictError> {
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let Body(body) = body?;
-    // Unwrapping the image (base64, a form) is decoding too: it counts under `decode`.
-    let started = Instant::now();
-    let image = image_bytes(content_type, body)?;
-    let predicted = models.predict(name, version, image, started.elapsed()).await?;
-    let mut response =
-        ([(header::CONTENT_TYPE, "application/json")], predicted.body).into_response();
-    if let Ok(value) = HeaderValue::from_str(&predicted.timings.to_string()) {
-        response.headers_mut().insert(timing::HEADER, value);
+    let mut arrived = StageTimings::default();
+    if let Some(Extension(clock)) = clock {
+        arrived.record(Stage::Receive, clock.receive());
     }
-    Ok(response)
+    // Unwrapping the image (base64, a form) is decoding too: it counts under `decode`.
+    let image = arrived.time(Stage::Decode, || image_bytes(content_type, body))?;
+    let predicted = models.predict(name, version, image, arrived).await?;
+    let response = ([(header::CONTENT_TYPE, "application/json")], predicted.body).into_response();
+    Ok(crate::server::timed(response, &predicted.timings))
 }
 
 /// The image in a body, by its content type: a multipart form's `data` (or `body`) field, a
