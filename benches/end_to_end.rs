@@ -14,8 +14,8 @@
 //! took 13 minutes of a quick run alone.
 //!
 //! Besides Criterion's estimates, the mean of every client stage (encode, wait, decode) and
-//! server stage (receive, queue, decode, preprocess, infer, postprocess, encode) over each id's measured
-//! requests goes to `target/criterion/end_to_end/servebench-stages.json` (see
+//! server stage (receive, queue, decode, preprocess, infer, postprocess, encode) over each
+//! id's measured requests goes to `target/criterion/end_to_end/servebench-stages.json` (see
 //! `servebench::attribution`).
 //!
 //! `SERVEBENCH_MODEL_REST_TARGET` / `SERVEBENCH_MODEL_GRPC_TARGET` point the clients at another
@@ -24,14 +24,13 @@
 
 mod common;
 
-use common::stages::Recorder;
+use common::stages;
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use servebench::attribution::{self, Attribution, StageSums};
+use servebench::attribution::{self, Attribution};
 use servebench::client::torchserve::ModelClient;
 use servebench::error::chain;
 use servebench::fixtures::{self, ImageSize, ImageSpec, STUDY_SIZES};
@@ -116,30 +115,8 @@ fn end_to_end(c: &mut Criterion) {
                 });
             for (size, image) in &images {
                 let id = EndToEndId { route, size: *size, setup };
-                let recorder = Mutex::new(Recorder::default());
-                common::bench(&mut group, id, |b| {
-                    b.to_async(&client_runtime).iter_custom(|iters| {
-                        let (client, recorder) = (&client, &recorder);
-                        async move {
-                            let mut elapsed = Duration::ZERO;
-                            let mut requests = StageSums::default();
-                            for _ in 0..iters {
-                                let started = Instant::now();
-                                let replies = client
-                                    .predict_concurrent(image, CONCURRENCY)
-                                    .await
-                                    .unwrap_or_else(|error| panic!("{id}: {}", chain(&error)));
-                                elapsed += started.elapsed();
-                                for reply in &replies {
-                                    requests.add(&reply.client, &reply.server);
-                                }
-                            }
-                            recorder.lock().unwrap().record(elapsed, requests);
-                            elapsed
-                        }
-                    })
-                });
-                let measured = recorder.into_inner().unwrap().measured(warm_up);
+                let call = || client.predict_concurrent(image, CONCURRENCY);
+                let measured = stages::requests(&mut group, id, &client_runtime, warm_up, call);
                 if measured.requests() > 0 {
                     attribution.insert(id, measured.means());
                 }

@@ -25,15 +25,15 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use common::stages::Recorder;
+use common::stages;
 
 use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use servebench::attribution::{self, Attribution, StageSums};
+use servebench::attribution::{self, Attribution};
 use servebench::client::floor::FloorClient;
 use servebench::client::{ClientError, Reply, StudyClient};
 use servebench::codec::{json, protobuf};
@@ -162,29 +162,9 @@ fn protocol_cells(
         let request = &runtimes.requests[&id.payload];
         let bytes = body_len(protocol, request) * id.concurrency;
         group.throughput(Throughput::Bytes(bytes as u64));
-        let recorder = Mutex::new(Recorder::default());
-        common::bench(group, id, |b| {
-            b.to_async(&runtimes.client).iter_custom(|iters| {
-                let (client, recorder) = (&client, &recorder);
-                async move {
-                    let mut elapsed = Duration::ZERO;
-                    let mut requests = StageSums::default();
-                    for _ in 0..iters {
-                        let started = Instant::now();
-                        let replies = exchange(client, request, id.concurrency)
-                            .await
-                            .unwrap_or_else(|error| panic!("{id}: {}", chain(&error)));
-                        elapsed += started.elapsed();
-                        for reply in &replies {
-                            requests.add(&reply.client, &reply.server);
-                        }
-                    }
-                    recorder.lock().unwrap().record(elapsed, requests);
-                    elapsed
-                }
-            })
-        });
-        let measured = recorder.into_inner().unwrap().measured(common::warm_up_time());
+        let call = || exchange(&client, request, id.concurrency);
+        let warm_up = common::warm_up_time();
+        let measured = stages::requests(group, id, &runtimes.client, warm_up, call);
         if measured.requests() > 0 {
             stages.insert(id, measured.means());
         }

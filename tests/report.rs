@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use servebench::attribution::{self, StageMeans};
 use servebench::ids::{BenchId, TransportId};
@@ -18,6 +18,16 @@ use servebench::report::render::{self, ReportConfig};
 use servebench::report::run::{self, RunInfo};
 use servebench::report::snapshot;
 use servebench::timing::{ClientStage, Stage};
+
+/// The report of the latest run under `home`, written into `out` with the built-in templates.
+fn report_config(home: PathBuf, out: &Path) -> ReportConfig {
+    ReportConfig {
+        criterion_home: home,
+        baseline: "new".into(),
+        out: out.to_owned(),
+        templates: None,
+    }
+}
 
 /// A bench id the suite makes, from its text.
 fn id(text: &str) -> BenchId {
@@ -165,12 +175,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     .unwrap();
 
     let out = dir.0.join("servebench");
-    let config = ReportConfig {
-        criterion_home: home,
-        baseline: "new".into(),
-        out: out.clone(),
-        templates: None,
-    };
+    let config = report_config(home, &out);
     let written = render::report(&config).unwrap();
     assert_eq!(written.ids, 7);
     let html = std::fs::read_to_string(&written.html).unwrap();
@@ -243,32 +248,32 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     assert!(render::readme(&from_kept).is_err());
 }
 
-/// The README's findings are its kept run rendered (`servebench report --criterion
-/// results/... --readme README.md` writes them), never figures copied by hand.
-#[test]
-fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults() {
-    let dir = common::TempDir::new("report-floor");
-    let home = dir.0.join("criterion");
+/// `transport/.../basic/c20` under `home`: the floor, REST over HTTP/1.1, and gRPC at its
+/// defaults and under three configurations (`window_16m+frame_1m` the fastest).
+fn transport_basic_c20(home: &Path) {
     for (text, time) in [
         ("transport/tcp_floor/basic/c20", 300e3),
         ("transport/rest_h1/basic/c20", 600e3),
         ("transport/grpc/basic/c20", 1200e3),
         ("transport/grpc+window_16m+frame_1m/basic/c20", 900e3),
         ("transport/grpc+conns_4/basic/c20", 1500e3),
+        ("transport/grpc+frame_1m/basic/c20", 1000e3),
     ] {
-        criterion_bench(&home, "new", id(text), r#"{"Bytes": 2000}"#, &around(time));
+        criterion_bench(home, "new", id(text), r#"{"Bytes": 2000}"#, &around(time));
     }
+}
+
+#[test]
+fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults() {
+    let dir = common::TempDir::new("report-floor");
+    let home = dir.0.join("criterion");
+    transport_basic_c20(&home);
     // An external target that does not speak h2c: the bench skipped REST over HTTP/2.
     let why = "http://127.0.0.1:8000 did not answer it: transport error: frame with invalid size";
     let skipped = [("transport/rest_h2".to_owned(), why.to_owned())].into();
     run::record_skipped(&home, "transport", skipped).unwrap();
     let out = dir.0.join("servebench");
-    let config = ReportConfig {
-        criterion_home: home,
-        baseline: "new".into(),
-        out: out.clone(),
-        templates: None,
-    };
+    let config = report_config(home, &out);
     let written = render::report(&config).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
@@ -284,26 +289,29 @@ fn transport_cells_are_held_to_their_floor_and_configurations_to_their_defaults(
     // has only its defaults, so no row.
     let row = markdown.lines().find(|line| line.starts_with("| basic | grpc | 300 µs")).unwrap();
     assert!(row.contains("| x4.00 | `grpc+window_16m+frame_1m` | 900 µs"), "{row}");
-    assert!(row.ends_with("| x3.00 | x0.75 | 3 |"), "{row}");
+    // Which knob moved it: frame_1m alone (window_16m alone was not measured).
+    assert!(row.ends_with("| x3.00 | x0.75 | frame_1m x0.83 | 4 |"), "{row}");
     assert!(!markdown.contains("| basic | rest_h1 |"), "{markdown}");
     assert!(html.contains("<code>grpc+window_16m+frame_1m</code>"), "{html}");
     // No stage means were written: said so.
     assert!(markdown.contains("No transport stage attribution"), "{markdown}");
+    // Every transport cell, configured or not, over its floor; the floor itself has none.
+    let every_id = markdown.split("## Every id").nth(1).unwrap();
+    for (id, over) in [
+        ("transport/grpc+conns_4/basic/c20", "| x5.00 |"),
+        ("transport/grpc+frame_1m/basic/c20", "| x3.33 |"),
+        ("transport/tcp_floor/basic/c20", "| — |"),
+    ] {
+        let row = every_id.lines().find(|line| line.starts_with(&format!("| {id} |"))).unwrap();
+        assert!(row.ends_with(over), "{row}");
+    }
 }
 
 #[test]
 fn transport_requests_are_charted_stage_by_stage_at_defaults_and_fastest() {
     let dir = common::TempDir::new("report-transport-stages");
     let home = dir.0.join("criterion");
-    for (text, time) in [
-        ("transport/tcp_floor/basic/c20", 300e3),
-        ("transport/rest_h1/basic/c20", 600e3),
-        ("transport/grpc/basic/c20", 1200e3),
-        ("transport/grpc+window_16m+frame_1m/basic/c20", 900e3),
-        ("transport/grpc+conns_4/basic/c20", 1500e3),
-    ] {
-        criterion_bench(&home, "new", id(text), r#"{"Bytes": 2000}"#, &around(time));
-    }
+    transport_basic_c20(&home);
     criterion_bench(
         &home,
         "new",
@@ -333,12 +341,7 @@ fn transport_requests_are_charted_stage_by_stage_at_defaults_and_fastest() {
     .collect();
     attribution::merge(&home.join("transport").join(attribution::FILE_NAME), stages).unwrap();
     let out = dir.0.join("servebench");
-    let config = ReportConfig {
-        criterion_home: home,
-        baseline: "new".into(),
-        out: out.clone(),
-        templates: None,
-    };
+    let config = report_config(home, &out);
     let written = render::report(&config).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     let section = markdown.split("## Where a transport request's time went").nth(1).unwrap();
@@ -363,6 +366,8 @@ fn transport_requests_are_charted_stage_by_stage_at_defaults_and_fastest() {
     assert!(html.contains("<svg") && html.contains("<td>grpc+window_16m+frame_1m</td>"), "{html}");
 }
 
+/// The README's findings are its kept run rendered (`servebench report --criterion
+/// results/... --readme README.md` writes them), never figures copied by hand.
 #[test]
 fn the_readmes_findings_are_its_kept_run_rendered() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -370,12 +375,7 @@ fn the_readmes_findings_are_its_kept_run_rendered() {
     let (source, written) =
         snapshot::generated(&readme).expect("README.md has its generated findings' markers");
     let dir = common::TempDir::new("readme");
-    let config = ReportConfig {
-        criterion_home: root.join(&source),
-        baseline: "new".into(),
-        out: dir.0.clone(),
-        templates: None,
-    };
+    let config = report_config(root.join(&source), &dir.0);
     let rendered = render::readme(&config).unwrap();
     assert!(
         written == rendered,

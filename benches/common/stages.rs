@@ -1,27 +1,68 @@
-//! Where a bench's requests spent their time: each call of a routine's requests added up, so
-//! that the measured calls' stage means go beside Criterion's output
-//! (`servebench::attribution`).
+//! Benches that send requests and keep where their time went: every call of an id's routine
+//! has its requests' stages added up, so the measured calls' stage means can go beside
+//! Criterion's output (`servebench::attribution`).
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use criterion::BenchmarkGroup;
+use criterion::measurement::WallTime;
 use servebench::attribution::StageSums;
+use servebench::client::{ClientError, Reply};
+use servebench::error::chain;
+use servebench::ids::BenchId;
+use tokio::runtime::Runtime;
+
+/// Benches `id` on `runtime`, one iteration being `call`'s requests (sent together, timed as
+/// one), and returns the stages of the requests Criterion measured, its `warm_up` left out. A
+/// failed call fails the bench.
+pub fn requests<T, F, Fut>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: impl Into<BenchId>,
+    runtime: &Runtime,
+    warm_up: Duration,
+    call: F,
+) -> StageSums
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Vec<Reply<T>>, ClientError>>,
+{
+    let id = id.into();
+    let recorder = Mutex::new(Recorder::default());
+    super::bench(group, id, |b| {
+        b.to_async(runtime).iter_custom(|iters| {
+            let (call, recorder) = (&call, &recorder);
+            async move {
+                let mut elapsed = Duration::ZERO;
+                let mut requests = StageSums::default();
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    let replies =
+                        call().await.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)));
+                    elapsed += started.elapsed();
+                    for reply in &replies {
+                        requests.add(&reply.client, &reply.server);
+                    }
+                }
+                recorder.lock().unwrap().calls.push((elapsed, requests));
+                elapsed
+            }
+        })
+    });
+    recorder.into_inner().unwrap().measured(warm_up)
+}
 
 /// Every call of one bench id's routine, in order: warm-up calls first, then the measured ones.
 #[derive(Default)]
-pub struct Recorder {
+struct Recorder {
     calls: Vec<(Duration, StageSums)>,
 }
 
 impl Recorder {
-    /// One call: the time it reported to Criterion and its requests' stages.
-    pub fn record(&mut self, elapsed: Duration, requests: StageSums) {
-        self.calls.push((elapsed, requests));
-    }
-
     /// The requests of the measured calls. Criterion warms up by calling the routine until the
     /// time it reports passes the warm-up time, so calls after that point are the measured
     /// ones; a run with none of those (`--test`, one call) keeps what it has.
-    pub fn measured(&self, warm_up: Duration) -> StageSums {
+    fn measured(&self, warm_up: Duration) -> StageSums {
         let mut reported = Duration::ZERO;
         let first_measured = self.calls.iter().position(|(elapsed, _)| {
             let warming = reported <= warm_up;

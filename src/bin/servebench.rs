@@ -225,8 +225,8 @@ mod report {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
         /// Runs per side again, alternating, for each id the rounds call changed by time: it
-        /// keeps its verdict only where these runs, judged alone, call the same (0: no
-        /// confirmation) [default: --rounds]
+        /// keeps its verdict only where these runs, the id judged alone at 95%, call the same
+        /// (0: no confirmation) [default: --rounds]
         #[arg(long)]
         confirm_rounds: Option<usize>,
         /// Criterion's full sampling instead of the quick mode.

@@ -1,8 +1,8 @@
 //! Clients of TorchServe's inference APIs (servebench's model server or a real TorchServe): the
 //! image goes as a raw body, a multipart form or base64 JSON over HTTP/1.1 or HTTP/2, or as
-//! gRPC's `data` input. Every call returns the answer with both sides' timings: the client's
-//! ([`ClientTimings`](crate::timing::ClientTimings)) and the server's (its `Server-Timing` header or metadata, empty when the
-//! server sends none, as TorchServe does not).
+//! gRPC's `data` input. Every call returns a [`Reply`]: the answer with both sides' timings,
+//! the client's and the server's (its `Server-Timing` header or metadata, empty when the server
+//! sends none, as TorchServe does not).
 
 use std::sync::Arc;
 use std::time::Instant;

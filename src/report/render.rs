@@ -307,6 +307,9 @@ struct ConfigRow {
     best_over_floor: Option<String>,
     /// The best's time over the default's.
     best_over_default: Option<String>,
+    /// Which knob moved it: each knob of the best configuration, alone, its time over the
+    /// defaults' (`frame_1m x0.61`), where the run measured it.
+    knobs_alone: Vec<String>,
     /// How many configurations were measured, the defaults included.
     measured: usize,
 }
@@ -357,6 +360,8 @@ struct GroupTable {
 struct GroupRow {
     cell: Cell,
     throughput: String,
+    /// A transport id's time over its payload and concurrency's floor (`x1.42`).
+    over_floor: Option<String>,
 }
 
 /// Paths from the report to Criterion's pages.
@@ -481,6 +486,7 @@ fn config_tables(results: &Results<'_>, links: &Links) -> Vec<ConfigTable> {
                         best_cell: links.cell(best_m),
                         best_over_floor: ratio(Some(best_m), floor),
                         best_over_default: ratio(Some(best_m), default),
+                        knobs_alone: knobs_alone(results, best, default),
                         measured: measured.len(),
                     });
                 }
@@ -509,6 +515,24 @@ fn carriers_measured<'a>(
             id.payload == payload
                 && id.concurrency == concurrency
                 && matches!(id.carrier, Carrier::Protocol(p, _) if p == protocol)
+        })
+        .collect()
+}
+
+/// Each knob of `best`'s configuration alone, as `frame_1m x0.61`: its time over `default`'s.
+fn knobs_alone(
+    results: &Results<'_>,
+    best: TransportId,
+    default: Option<&Measurement>,
+) -> Vec<String> {
+    let Carrier::Protocol(protocol, config) = best.carrier else { return Vec::new() };
+    config
+        .alone()
+        .into_iter()
+        .filter_map(|knob| {
+            let alone =
+                results.get(TransportId { carrier: Carrier::Protocol(protocol, knob), ..best });
+            ratio(alone, default).map(|ratio| format!("{knob} {ratio}"))
         })
         .collect()
 }
@@ -681,11 +705,22 @@ fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<Gr
             Some(Throughput::Elements(n)) => format!("{:.1} /s", per_second(n)),
             None => String::new(),
         };
-        groups
-            .last_mut()
-            .expect("pushed above")
-            .rows
-            .push(GroupRow { cell: links.cell(measurement), throughput });
+        let over_floor = match id {
+            BenchId::Transport(TransportId {
+                carrier: Carrier::Protocol(..),
+                payload,
+                concurrency,
+            }) => {
+                let floor = measurements.get(&floor_of(payload, concurrency).to_string());
+                ratio(Some(measurement), floor)
+            }
+            _ => None,
+        };
+        groups.last_mut().expect("pushed above").rows.push(GroupRow {
+            cell: links.cell(measurement),
+            throughput,
+            over_floor,
+        });
     }
     groups
 }

@@ -2,10 +2,10 @@
 //! (in its extensions) that starts when the server is given the request, its headers read,
 //! and notes when each data frame of its body is read; so a handler can tell the time the body
 //! took to arrive (the `receive` stage: transfer, flow control, framing) from the time after
-//! its last byte (decoding, for the study's servers). [`ServerHandle::start`] puts both
-//! listeners behind it (see [`rest`] and [`grpc`]).
+//! its last byte (decoding, for the study's servers). Starting a [`ServerHandle`] puts both of
+//! its listeners behind it.
 //!
-//! [`ServerHandle::start`]: super::ServerHandle
+//! [`ServerHandle`]: super::ServerHandle
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -141,6 +141,18 @@ impl TransportConfig {
         }
     }
 
+    /// Each knob set here, alone: the configurations this one combines (none for the
+    /// default; itself for one knob).
+    pub fn alone(self) -> Vec<Self> {
+        let d = Self::default();
+        let window = (self.window != Window::Default).then_some(Self { window: self.window, ..d });
+        let frame = (self.frame != FrameSize::Default).then_some(Self { frame: self.frame, ..d });
+        let connections = self.connections.map(|n| Self { connections: Some(n), ..d });
+        let compression = (self.compression != Compression::None)
+            .then_some(Self { compression: self.compression, ..d });
+        [window, frame, connections, compression].into_iter().flatten().collect()
+    }
+
     /// The knobs set, in order; none for the default.
     fn knobs(self) -> Vec<String> {
         let window = match self.window {
@@ -232,6 +244,10 @@ mod tests {
         assert_eq!(both.windows(), Some(16 << 20));
         assert_eq!(both.max_frame_size(), Some(1 << 20));
         assert_eq!(both.connections, Some(4));
+        let alone: Vec<String> = both.alone().iter().map(ToString::to_string).collect();
+        assert_eq!(alone, ["window_16m", "frame_1m", "conns_4", "zstd"]);
+        assert_eq!("window_adaptive".parse::<TransportConfig>().unwrap().alone().len(), 1);
+        assert!(TransportConfig::default().alone().is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::judge::{Change, Judgement, Verdict};
+use super::judge::{CONFIRMATION_CONFIDENCE, Change, Judgement, Verdict};
 use super::noise::NoiseProfile;
 use crate::report::render::duration;
 use crate::report::templates;
@@ -188,8 +188,8 @@ pub fn outcome(
     }
 }
 
-/// The timed ids' rows: judged as one family on the comparison's rounds, then the ids called
-/// changed that have confirmation runs judged as a family of their own on those.
+/// The timed ids' rows: judged as one family on the comparison's rounds, then each id called
+/// changed that has confirmation runs judged again, alone, on those.
 fn timed(
     base: &Measured,
     head: &Measured,
@@ -197,14 +197,14 @@ fn timed(
     noise: Option<&NoiseProfile>,
 ) -> Vec<Row> {
     let threshold = |id: &str| noise.and_then(|n| n.threshold(id)).unwrap_or(judgement.threshold);
-    let judge = |id: &str, base: &Runs, head: &Runs| -> Option<Change> {
+    let judge = |judgement: &Judgement, id: &str, base: &Runs, head: &Runs| -> Option<Change> {
         let judgement = Judgement { threshold: threshold(id), ..*judgement };
         let prior = noise.and_then(|n| n.prior(id));
         base.get(id).zip(head.get(id)).and_then(|(b, h)| judgement.judge(b, h, prior))
     };
     let judged: Vec<(&String, Option<Change>)> = union(&base.times, &head.times)
         .into_iter()
-        .map(|id| (id, judge(id, &base.times, &head.times)))
+        .map(|id| (id, judge(judgement, id, &base.times, &head.times)))
         .collect();
     let changes: Vec<Change> = judged.iter().filter_map(|(_, change)| change.clone()).collect();
     let mut verdicts = judgement.verdicts(&changes).into_iter();
@@ -218,18 +218,19 @@ fn timed(
             None => one_sided(id, Measure::Time, threshold(id), base.times.contains_key(id)),
         })
         .collect();
+    // The confirmation's interval is at its own confidence, as it is judged.
+    let again = Judgement { confidence: CONFIRMATION_CONFIDENCE, ..*judgement };
     let confirmed: Vec<(usize, Change)> = rows
         .iter()
         .enumerate()
         .filter(|(_, row)| row.changed())
         .filter_map(|(index, row)| {
-            Some((index, judge(&row.id, &base.confirmation, &head.confirmation)?))
+            Some((index, judge(&again, &row.id, &base.confirmation, &head.confirmation)?))
         })
         .collect();
-    let changes: Vec<Change> = confirmed.iter().map(|(_, change)| change.clone()).collect();
-    for ((index, change), verdict) in confirmed.into_iter().zip(judgement.verdicts(&changes)) {
+    for (index, change) in confirmed {
         let row = &mut rows[index];
-        if verdict != row.verdict {
+        if Judgement::verdict_alone(&change, again.confidence) != row.verdict {
             row.verdict = Verdict::Unconfirmed;
         }
         row.confirmation = Some(change);
