@@ -344,8 +344,9 @@ impl Outcome {
         );
         if self.confirm_rounds > 0 {
             timed.push_str(&format!(
-                ", and again in {} confirmation rounds of its own",
-                self.confirm_rounds
+                ", and again in {} confirmation rounds of its own, judged alone at {:.0}%",
+                self.confirm_rounds,
+                CONFIRMATION_CONFIDENCE * 100.0
             ));
         }
         if self.rows.iter().any(|row| row.measure == Measure::Instructions) {
