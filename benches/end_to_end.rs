@@ -130,7 +130,7 @@ fn end_to_end(c: &mut Criterion) {
     }
     group.finish();
     if common::measuring() {
-        let path = attribution::criterion_home().join("end_to_end").join(attribution::FILE_NAME);
+        let path = attribution::path(&attribution::criterion_home(), Group::EndToEnd);
         attribution::merge(&path, attribution)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     }

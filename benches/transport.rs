@@ -106,7 +106,7 @@ fn transport(c: &mut Criterion) {
             .unwrap_or_else(|error| {
                 panic!("recording what was skipped in {}: {error}", home.display())
             });
-        let path = home.join(Group::Transport.name()).join(attribution::FILE_NAME);
+        let path = attribution::path(&home, Group::Transport);
         attribution::merge(&path, stages)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::EndToEndId;
+use crate::ids::{EndToEndId, Group};
 use crate::timing::{ClientStage, ClientTimings, Stage, StageTimings};
 
 /// The file's name, in Criterion's folder of the bench group.
@@ -39,15 +39,6 @@ pub struct StageMeans {
 }
 
 impl StageMeans {
-    /// The means over `requests`' client and server timings.
-    pub fn of(requests: &[(ClientTimings, StageTimings)]) -> Self {
-        let mut sums = StageSums::default();
-        for (client, server) in requests {
-            sums.add(client, server);
-        }
-        sums.means()
-    }
-
     /// The client stage's mean, 0 where it was not recorded.
     pub fn client(&self, stage: ClientStage) -> f64 {
         self.client.get(&stage).copied().unwrap_or(0.0)
@@ -129,6 +120,12 @@ impl StageSums {
 /// bench, by [`TransportId`](crate::ids::TransportId) for the transport bench.
 pub type Attribution<K = EndToEndId> = BTreeMap<K, StageMeans>;
 
+/// Where `group`'s bench keeps its stage means under `criterion_home`: its Criterion group's
+/// folder, [`FILE_NAME`].
+pub fn path(criterion_home: &Path, group: Group) -> PathBuf {
+    criterion_home.join(group.name()).join(FILE_NAME)
+}
+
 /// Criterion's output folder, found as Criterion finds it: `CRITERION_HOME`, else
 /// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` under the package.
 pub fn criterion_home() -> PathBuf {
@@ -171,6 +168,15 @@ pub fn merge<K: Ord + Serialize + DeserializeOwned, T: Serialize + DeserializeOw
 mod tests {
     use super::*;
 
+    /// The means of `requests`, added up at once.
+    fn means_of(requests: &[(ClientTimings, StageTimings)]) -> StageMeans {
+        let mut sums = StageSums::default();
+        for (client, server) in requests {
+            sums.add(client, server);
+        }
+        sums.means()
+    }
+
     #[test]
     fn means_are_per_stage_over_the_requests_that_report_it() {
         let ms = Duration::from_millis;
@@ -178,7 +184,7 @@ mod tests {
         let mut reported = StageTimings::default();
         reported.record(Stage::Infer, ms(30));
         let requests = [(client(40), reported), (client(60), StageTimings::default())];
-        let means = StageMeans::of(&requests);
+        let means = means_of(&requests);
         assert_eq!(means.requests, 2);
         assert_eq!(means.client(ClientStage::Wait), 50.0);
         assert_eq!(means.client(ClientStage::Encode), 1.0);
@@ -209,7 +215,7 @@ mod tests {
         first.extend(&second);
         assert_eq!(first.requests(), 3);
         let means = first.means();
-        assert_eq!(means, StageMeans::of(&requests));
+        assert_eq!(means, means_of(&requests));
         assert_eq!(means.client(ClientStage::Wait), 20.0);
         assert_eq!(means.server(Stage::Receive), 6.0, "over the two requests that reported it");
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use servebench::attribution::{self, StageMeans};
-use servebench::ids::{BenchId, TransportId};
+use servebench::ids::{BenchId, Group, TransportId};
 use servebench::report::compare::judge::{Judgement, Verdict};
 use servebench::report::compare::noise::NoiseProfile;
 use servebench::report::compare::outcome::Key;
@@ -149,11 +149,8 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     let BenchId::EndToEnd(charted) = id("end_to_end/grpc_raw/360x640/cpu_b1") else {
         unreachable!()
     };
-    attribution::merge(
-        &home.join("end_to_end").join(attribution::FILE_NAME),
-        [(charted, means)].into(),
-    )
-    .unwrap();
+    attribution::merge(&attribution::path(&home, Group::EndToEnd), [(charted, means)].into())
+        .unwrap();
     // An id from another version of servebench is named, not reported.
     criterion_bench_text(&home, "vision/warp/noise_jpeg_360x640");
 
@@ -339,7 +336,7 @@ fn transport_requests_are_charted_stage_by_stage_at_defaults_and_fastest() {
     .into_iter()
     .map(|(text, means)| (text.parse().unwrap(), means))
     .collect();
-    attribution::merge(&home.join("transport").join(attribution::FILE_NAME), stages).unwrap();
+    attribution::merge(&attribution::path(&home, Group::Transport), stages).unwrap();
     let out = dir.0.join("servebench");
     let config = report_config(home, &out);
     let written = render::report(&config).unwrap();

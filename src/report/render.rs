@@ -190,10 +190,9 @@ pub fn readme(config: &ReportConfig) -> io::Result<String> {
 fn context(config: &ReportConfig) -> io::Result<Context> {
     let measurements = criterion::load(&config.criterion_home, &config.baseline)?;
     let (results, unknown) = Results::new(&measurements);
-    let stages_of =
-        |group: Group| config.criterion_home.join(group.name()).join(attribution::FILE_NAME);
-    let stages = attribution::read(&stages_of(Group::EndToEnd))?;
-    let transport_stages = attribution::read(&stages_of(Group::Transport))?;
+    let home = &config.criterion_home;
+    let stages = attribution::read(&attribution::path(home, Group::EndToEnd))?;
+    let transport_stages = attribution::read(&attribution::path(home, Group::Transport))?;
     let links = Links::new(&config.criterion_home, &config.out);
     let (run, run_recorded) = match run::summarize(&run::recorded(&config.criterion_home)?) {
         Some(recorded) => (recorded, true),

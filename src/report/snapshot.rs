@@ -42,8 +42,9 @@ pub fn save(home: &Path, baseline: &str, into: &Path) -> io::Result<usize> {
             std::fs::copy(from.join(name), to.join(name))?;
         }
     }
-    let stages = [Group::EndToEnd, Group::Transport]
-        .map(|group| Path::new(group.name()).join(attribution::FILE_NAME));
+    // Relative to either folder.
+    let stages =
+        [Group::EndToEnd, Group::Transport].map(|group| attribution::path(Path::new(""), group));
     let records = [Path::new(run::FILE_NAME), Path::new(run::SKIPPED_FILE)];
     for file in records.into_iter().chain(stages.iter().map(PathBuf::as_path)) {
         if home.join(file).is_file() {

@@ -15,6 +15,20 @@ use std::time::{Duration, Instant};
 
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
+use crate::timing::{Stage, StageTimings};
+
+/// A REST handler's extractor of its request's clock (none where the server gave it none).
+pub(crate) type Clock = Option<axum::Extension<RequestClock>>;
+
+/// The stages `clock` has measured of its request: its `receive`; none without a clock.
+pub fn received(clock: Option<&RequestClock>) -> StageTimings {
+    let mut timings = StageTimings::default();
+    if let Some(clock) = clock {
+        timings.record(Stage::Receive, clock.receive());
+    }
+    timings
+}
+
 /// A request's clock: shared by its body, which stops it at each data frame, and its handler,
 /// which reads it.
 #[derive(Clone, Debug)]

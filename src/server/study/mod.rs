@@ -15,7 +15,7 @@ use std::io;
 use bytes::Bytes;
 pub use error::ServeError;
 
-use super::clock::RequestClock;
+use super::clock::{self, RequestClock};
 use super::{ListenConfig, ServerHandle};
 use crate::codec;
 use crate::fixtures;
@@ -61,9 +61,8 @@ impl Study {
         request: &Decoded,
         clock: Option<&RequestClock>,
     ) -> Result<(&BasicResponse, StageTimings), ServeError> {
-        let mut timings = StageTimings::default();
+        let mut timings = clock::received(clock);
         if let Some(clock) = clock {
-            timings.record(Stage::Receive, clock.receive());
             timings.record(Stage::Decode, clock.since_body());
         }
         let answer = timings.time(Stage::Answer, || match request {

@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Extension, Router};
 
 use super::{Decoded, ServeError, Study};
 use crate::codec::{json, raw};
 use crate::messages::{BasicRequest, ImageBase64Request};
-use crate::server::clock::RequestClock;
+use crate::server::clock::Clock;
 use crate::server::{Body, BodyError};
 use crate::timing::Stage;
 
@@ -27,9 +27,6 @@ pub fn router(study: Study) -> Router {
         .fallback(not_found)
         .with_state(Arc::new(study))
 }
-
-/// A request's clock, where the server gave it one.
-type Clock = Option<Extension<RequestClock>>;
 
 async fn basic(
     State(study): State<Arc<Study>>,

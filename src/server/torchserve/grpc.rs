@@ -15,8 +15,7 @@ use crate::messages::torchserve::inference_ap_is_service_server::{
 use crate::messages::torchserve::{
     PredictionResponse, PredictionsRequest, TorchServeHealthResponse,
 };
-use crate::server::clock::RequestClock;
-use crate::timing::{Stage, StageTimings};
+use crate::server::clock::{self, RequestClock};
 
 /// The service over the served models.
 pub struct InferenceService {
@@ -30,10 +29,7 @@ impl InferenceService {
         &self,
         request: Request<PredictionsRequest>,
     ) -> Result<Response<PredictionResponse>, Status> {
-        let mut arrived = StageTimings::default();
-        if let Some(clock) = request.extensions().get::<RequestClock>() {
-            arrived.record(Stage::Receive, clock.receive());
-        }
+        let arrived = clock::received(request.extensions().get::<RequestClock>());
         let PredictionsRequest { model_name, model_version, mut input, sequence_id } =
             request.into_inner();
         let image = INPUT_NAMES

@@ -6,21 +6,18 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 
 use super::{HEALTHY, INPUT_NAMES, Models, PredictError};
 use crate::codec;
-use crate::server::clock::RequestClock;
+use crate::server::clock::{self, Clock};
 use crate::server::{Body, BodyError};
-use crate::timing::{Stage, StageTimings};
-
-/// A request's clock, where the server gave it one.
-type Clock = Option<Extension<RequestClock>>;
+use crate::timing::Stage;
 
 /// The routes over `models`; the server's body limit (413 over it) is applied when it starts.
 pub fn router(models: Arc<Models>) -> Router {
@@ -73,10 +70,7 @@ async fn predict(
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let Body(body) = body?;
-    let mut arrived = StageTimings::default();
-    if let Some(Extension(clock)) = clock {
-        arrived.record(Stage::Receive, clock.receive());
-    }
+    let mut arrived = clock::received(clock.as_deref());
     // Unwrapping the image (base64, a form) is decoding too: it counts under `decode`.
     let image = arrived.time(Stage::Decode, || image_bytes(content_type, body))?;
     let predicted = models.predict(name, version, image, arrived).await?;
