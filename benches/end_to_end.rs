@@ -34,11 +34,10 @@ use servebench::attribution::{self, Attribution};
 use servebench::client::torchserve::ModelClient;
 use servebench::error::chain;
 use servebench::fixtures::{self, ImageSize, ImageSpec, STUDY_SIZES};
-use servebench::ids::{EndToEndId, Group, Model, Setup};
+use servebench::ids::{EndToEndId, Group, Setup};
 use servebench::inference;
-use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
-use servebench::server::{ListenConfig, ServerHandle};
+use servebench::server::ServerHandle;
+use servebench::server::torchserve::{self, ModelServerConfig};
 use servebench::transport::{MODEL_TARGET_ENV, Route, Target};
 
 /// The study's unit of measurement: 20 concurrent requests.
@@ -55,19 +54,6 @@ fn setups() -> Vec<Setup> {
         .into_iter()
         .filter(|setup| cuda || setup.device() != Some(servebench::ids::Device::Cuda))
         .collect()
-}
-
-/// How a local setup batches: one at a time (TorchServe's default), or up to its batch size
-/// waiting at most 10 ms for the batch to fill.
-fn batching(batch: usize) -> BatchConfig {
-    match batch {
-        1 => BatchConfig::default(),
-        batch_size => BatchConfig {
-            batch_size,
-            max_batch_delay: Duration::from_millis(10),
-            ..Default::default()
-        },
-    }
 }
 
 fn end_to_end(c: &mut Criterion) {
@@ -139,17 +125,7 @@ fn end_to_end(c: &mut Criterion) {
 /// servebench's model server for a local setup, serving the generated ResNet-50 as `model`;
 /// none for an external one.
 async fn start(setup: Setup, model: &str) -> Option<ServerHandle> {
-    let Setup::Local { device, batch } = setup else { return None };
-    let config = ModelServerConfig {
-        models: vec![ModelConfig {
-            name: model.to_owned(),
-            version: "1.0".to_owned(),
-            path: inference::model_path(Model::Resnet50),
-            device: inference::device(device),
-            batch: batching(batch),
-        }],
-        listen: ListenConfig::default(),
-    };
+    let config = ModelServerConfig::setup(setup, model)?;
     let server = torchserve::start(config).await;
     Some(server.unwrap_or_else(|error| {
         panic!("{setup}: the model server does not start: {}", chain(&error))

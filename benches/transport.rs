@@ -30,20 +30,20 @@ use std::time::Duration;
 
 use common::stages;
 
-use bytes::Bytes;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use servebench::attribution::{self, Attribution};
 use servebench::client::floor::FloorClient;
 use servebench::client::{ClientError, Reply, StudyClient};
-use servebench::codec::{json, protobuf};
+use servebench::codec::json;
 use servebench::error::chain;
-use servebench::fixtures;
 use servebench::ids::{Carrier, Group, Payload, TransportId, TransportSet};
 use servebench::messages::{BasicResponse, StudyRequest};
 use servebench::server::{ListenConfig, floor, study};
 use servebench::transport::config::Compression;
-use servebench::transport::{DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, TransportConfig};
+use servebench::transport::{
+    self, DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, TransportConfig,
+};
 use tokio::runtime::Runtime;
 
 /// Names the sets of transport ids to run, comma-separated; unset: `default`.
@@ -193,7 +193,7 @@ fn floor_cells(
     runtimes: &Runtimes,
     cells: &[TransportId],
 ) {
-    let response = protobuf::encode(&fixtures::basic_response());
+    let response = transport::floor::response();
     let loopback = ListenConfig::default().rest_addr;
     let server = runtimes
         .server
@@ -202,7 +202,7 @@ fn floor_cells(
     let client = FloorClient::new(server.addr(), response.len());
     group.sample_size(common::sample_size());
     for &id in cells {
-        let request = floor_request(&runtimes.requests[&id.payload]);
+        let request = transport::floor::request(&runtimes.requests[&id.payload]);
         group.throughput(Throughput::Bytes((request.len() * id.concurrency) as u64));
         common::bench(group, id, |b| {
             b.to_async(&runtimes.client).iter(|| async {
@@ -218,21 +218,11 @@ fn floor_cells(
     runtimes.server.block_on(server.shutdown()).expect("the floor server shuts down");
 }
 
-/// What the floor moves for `request`: its protobuf encoding, the smallest of the protocols'
-/// bodies (the raw image's within a few bytes).
-fn floor_request(request: &StudyRequest) -> Bytes {
-    match request {
-        StudyRequest::Basic(m) => protobuf::encode(m),
-        StudyRequest::Base64(m) => protobuf::encode(m),
-        StudyRequest::Binary(m) => protobuf::encode(m),
-    }
-}
-
 /// What one request puts in the HTTP body: JSON or the raw image for REST, a protobuf message
 /// behind gRPC's 5-byte prefix.
 fn body_len(protocol: Protocol, request: &StudyRequest) -> usize {
     match (protocol, request) {
-        (Protocol::Grpc, request) => floor_request(request).len() + 5,
+        (Protocol::Grpc, request) => transport::floor::request(request).len() + 5,
         (_, StudyRequest::Basic(m)) => json::encode(m).expect("the request encodes").len(),
         (_, StudyRequest::Base64(m)) => json::encode(m).expect("the request encodes").len(),
         (_, StudyRequest::Binary(m)) => m.image.len(),

@@ -24,7 +24,9 @@
 //! End to end, every request carries its stage timings ([`timing`]); the benches keep their
 //! means per id ([`attribution`]), and [`report`] renders a run and compares two. Every bench
 //! id is a typed value from [`ids`]: benches name what they measure with it, and the report
-//! and the tests look results up by it.
+//! and the tests look results up by it. [`load`] drives any route at a concurrency or a rate
+//! instead of the study's 20 at once: latency percentiles, throughput and the server's stages
+//! per load point (`servebench load`).
 //!
 //! Layers import downward: the stages know nothing of servers or clients; [`transport`] is
 //! what both ends agree on (protocols, routes, a [`Target`](transport::Target), the body
@@ -92,6 +94,7 @@ pub mod fixtures;
 pub mod ids;
 #[cfg(feature = "torch")]
 pub mod inference;
+pub mod load;
 pub mod messages;
 pub mod planted;
 pub mod postprocess;

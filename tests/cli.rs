@@ -1,5 +1,5 @@
 //! The `servebench` binary as a user runs it: `serve-study` answers any client, `fixtures`
-//! writes the study's images.
+//! writes the study's images, `load` drives its own servers or anyone's and writes its runs.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -103,4 +103,95 @@ async fn serve_answers_curl_t_and_grpc_on_the_addresses_it_prints() {
 
     let grpc = ModelClient::connect(Route::Grpc, &target, "resnet50").await.unwrap();
     assert_eq!(grpc.predict(&image).await.unwrap().answer, answer, "gRPC answers as REST does");
+}
+
+/// Runs `servebench load <args> --out <dir>`, a second a point at most, and reads back the run
+/// of `workload` it wrote.
+fn load(workload: &str, args: &[&str]) -> servebench::report::load::LoadRun {
+    let dir = std::env::temp_dir().join(format!("servebench-load-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(["load", workload, "--window", "0.2", "--max-windows", "4", "--out"])
+        .arg(&dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {stdout}{stderr}", output.status);
+    assert!(stdout.starts_with(&format!("{workload} (")), "the table comes first: {stdout}");
+    let stem = workload.replace('/', "-");
+    let run =
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{stem}.json"))).unwrap()).unwrap();
+    let csv = std::fs::read_to_string(dir.join(format!("{stem}.csv"))).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let run: servebench::report::load::LoadRun = run;
+    assert_eq!(csv.lines().count(), run.points.len() + 1, "{csv}");
+    assert!(csv.starts_with("id,load,offered_per_s,throughput_per_s,"), "{csv}");
+    for (line, point) in csv.lines().skip(1).zip(&run.points) {
+        assert!(line.starts_with(&format!("load/{workload}/{},", point.load)), "{line}");
+    }
+    run
+}
+
+#[test]
+fn load_sweeps_an_in_process_server_and_its_floor() {
+    let run = load("study/rest_h2/basic", &["--concurrency", "1:4"]);
+    assert_eq!(run.target, "in-process");
+    let loads: Vec<String> = run.points.iter().map(|point| point.load.to_string()).collect();
+    assert_eq!(loads, ["c1", "c2", "c4"]);
+    for point in &run.points {
+        assert_eq!(point.failed(), 0, "{point:?}");
+        assert!(point.throughput > 0.0 && point.latency.p50 > 0.0, "{point:?}");
+        assert!(point.server.contains_key(&servebench::timing::Stage::Decode), "{point:?}");
+    }
+    let floor = load("study/tcp_floor/basic", &["--rate", "200", "--poisson"]);
+    let [point] = &floor.points[..] else { panic!("{floor:?}") };
+    assert_eq!(point.load.to_string(), "r200_poisson");
+    assert!(point.server.is_empty(), "the floor sends no timings");
+}
+
+#[test]
+fn load_searches_an_external_server_for_its_highest_rate_under_a_budget() {
+    let (_server, target) = serve("serve-study");
+    // A second a request could not be missed: the search's top is the answer.
+    let run = load(
+        "study/grpc/basic",
+        &["--grpc", &target.grpc, "--search", "20:80", "--budget", "1000"],
+    );
+    assert_eq!(run.target, target.grpc);
+    let found = run.search.as_ref().unwrap();
+    assert_eq!((found.sustained, found.at_top), (Some(80.0), true), "{found:?}");
+    assert_eq!(found.budget, "p99 <= 1000 ms");
+    assert_eq!(run.points.len(), 2, "the bottom and the top of the range");
+}
+
+#[test]
+fn load_refuses_what_it_cannot_run_with_the_reason() {
+    let refused = |args: &[&str]| {
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_servebench")).arg("load").args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?} ran");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(refused(&["study/rest_h3/basic"]).contains("rest_h3/basic"));
+    assert!(refused(&["model/grpc_raw/360x640/external"]).contains("give its URLs"));
+    assert!(refused(&["study/grpc/basic", "--search", "1:10"]).contains("--budget"));
+    assert!(
+        refused(&["study/grpc/basic", "--budget", "10", "--budget-statistic", "p97"])
+            .contains("p99.9")
+    );
+    assert!(refused(&["study/grpc/basic", "--rate", "0"]).contains("FROM[:TO[:STEP]]"));
+}
+
+#[cfg(feature = "torch")]
+#[test]
+fn load_drives_the_model_server_and_reports_its_queue() {
+    let run =
+        load("model/rest_h1_raw/360x640/cpu_b1", &["--concurrency", "2", "--window-requests", "4"]);
+    let [point] = &run.points[..] else { panic!("{run:?}") };
+    assert_eq!(point.failed(), 0, "{point:?}");
+    for stage in ["queue", "decode", "preprocess", "infer", "postprocess"] {
+        let stage = serde_json::from_value(serde_json::json!(stage)).unwrap();
+        assert!(point.server.contains_key(&stage), "{stage:?} missing: {point:?}");
+    }
 }

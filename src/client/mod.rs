@@ -33,6 +33,11 @@ pub struct Reply<T> {
 }
 
 impl<T> Reply<T> {
+    /// The timings alone, the answer dropped.
+    pub fn timings(self) -> Reply<()> {
+        Reply { answer: (), client: self.client, server: self.server }
+    }
+
     /// The reply, its client stages cut at the instants encoding started, the request was
     /// sent and the answer was in (decoding it ran from then to now), its server stages read
     /// from the `server-timing` value the server sent, if it sent one as text.

@@ -16,12 +16,16 @@
 //! | [`PostprocessId`] | `postprocess/{softmax,top_k,classify,classify_json}/imagenet` |
 //! | [`EndToEndId`] | `end_to_end/<route>/<size>/<setup>` |
 //!
+//! `servebench load` runs are not Criterion benches; their keys ([`Workload`], [`Load`],
+//! [`LoadId`]: `load/<workload>/<load>`) are built and parsed here all the same.
+//!
 //! A new dimension (a transport configuration, a link, a load point) is a new field of a family
 //! here, never a string built in a bench.
 
 mod codec;
 mod end_to_end;
 mod inference;
+mod load;
 mod payload;
 mod postprocess;
 mod transport;
@@ -33,6 +37,7 @@ use std::str::FromStr;
 pub use codec::{CodecId, Direction, Format, Message, Wrapping};
 pub use end_to_end::{EndToEndId, Setup};
 pub use inference::{BATCHES, Device, InferenceId, Model};
+pub use load::{Arrivals, Load, LoadId, Workload};
 pub use payload::Payload;
 pub use postprocess::PostprocessId;
 pub use transport::{Carrier, TransportId, TransportSet};

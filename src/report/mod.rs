@@ -2,12 +2,13 @@
 //! made ([`run`], recorded by the benches), rendered into one report ([`render`], through
 //! `report-templates/`), a run kept with the code for the README's findings ([`snapshot`]), and
 //! two runs judged against each other ([`compare`]) so a branch's regressions are found by a
-//! command, not by eye.
+//! command, not by eye; and `servebench load`'s runs as files and tables ([`load`]).
 
 pub mod chart;
 pub mod compare;
 pub mod criterion;
 pub mod instructions;
+pub mod load;
 pub mod render;
 pub mod run;
 pub mod snapshot;

@@ -74,9 +74,13 @@ struct Job<I, O> {
     reply: oneshot::Sender<Result<Batched<O>, BatchError>>,
 }
 
-/// A running batcher; dropping it lets the workers finish what is queued and stop.
+/// A running batcher. Dropping it, like [`shutdown`](Self::shutdown), stops taking requests,
+/// lets the workers finish the queued ones and waits for them: no worker is left running a
+/// batch once its server is gone (a process exiting under one would tear libtorch down
+/// beneath it).
 pub struct Batcher<I, O> {
-    queue: SyncSender<Job<I, O>>,
+    /// `None` once stopping.
+    queue: Option<SyncSender<Job<I, O>>>,
     capacity: usize,
     workers: Vec<JoinHandle<()>>,
 }
@@ -100,7 +104,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
                     .expect("the OS starts a worker thread")
             })
             .collect();
-        Self { queue, capacity: config.queue_capacity, workers }
+        Self { queue: Some(queue), capacity: config.queue_capacity, workers }
     }
 
     /// Queues `input`; the returned future resolves to its answer. Refuses at once, without
@@ -111,7 +115,8 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     ) -> Result<impl Future<Output = Result<Batched<O>, BatchError>> + use<I, O>, BatchError> {
         let (reply, answer) = oneshot::channel();
         let job = Job { input, submitted: Instant::now(), reply };
-        match self.queue.try_send(job) {
+        let Some(queue) = &self.queue else { return Err(BatchError::Closed) };
+        match queue.try_send(job) {
             Ok(()) => Ok(async move { answer.await.unwrap_or(Err(BatchError::Closed)) }),
             Err(TrySendError::Full(_)) => Err(BatchError::QueueFull { capacity: self.capacity }),
             Err(TrySendError::Disconnected(_)) => Err(BatchError::Closed),
@@ -120,8 +125,14 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
 
     /// Stops taking requests, lets the workers finish the queued ones and waits for them.
     pub fn shutdown(self) {
-        drop(self.queue);
-        for worker in self.workers {
+        drop(self);
+    }
+}
+
+impl<I, O> Drop for Batcher<I, O> {
+    fn drop(&mut self) {
+        self.queue = None;
+        for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
     }

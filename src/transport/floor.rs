@@ -9,6 +9,24 @@ use std::io;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::codec::protobuf;
+use crate::messages::StudyRequest;
+
+/// What the floor moves for `request`: its protobuf encoding, the smallest of the protocols'
+/// bodies (the raw image's within a few bytes).
+pub fn request(request: &StudyRequest) -> Bytes {
+    match request {
+        StudyRequest::Basic(message) => protobuf::encode(message),
+        StudyRequest::Base64(message) => protobuf::encode(message),
+        StudyRequest::Binary(message) => protobuf::encode(message),
+    }
+}
+
+/// What the floor answers every request with: the study's response, in protobuf.
+pub fn response() -> Bytes {
+    protobuf::encode(&crate::fixtures::basic_response())
+}
+
 /// The length prefix: a frame's size in bytes, big-endian.
 pub const LENGTH_BYTES: usize = 4;
 

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tch::Device;
@@ -25,6 +26,7 @@ pub use worker::{Answer, ServedModel};
 use super::batching::BatchConfig;
 use super::{ListenConfig, ServerHandle};
 use crate::codec;
+use crate::ids::{Model, Setup};
 use crate::postprocess::Labels;
 use crate::timing::{Stage, StageTimings};
 
@@ -59,6 +61,31 @@ pub struct ModelServerConfig {
     pub listen: ListenConfig,
     /// The models.
     pub models: Vec<ModelConfig>,
+}
+
+impl ModelServerConfig {
+    /// servebench's model server for an end-to-end setup, on loopback: the generated ResNet-50
+    /// served as `name` on the setup's device, one worker, TorchServe's batching defaults at
+    /// batch 1 and a 10 ms longest wait for larger batches; none for an external setup.
+    pub fn setup(setup: Setup, name: &str) -> Option<Self> {
+        let Setup::Local { device, batch } = setup else { return None };
+        let batch = match batch {
+            1 => BatchConfig::default(),
+            batch_size => BatchConfig {
+                batch_size,
+                max_batch_delay: Duration::from_millis(10),
+                ..Default::default()
+            },
+        };
+        let model = ModelConfig {
+            name: name.to_owned(),
+            version: "1.0".to_owned(),
+            path: crate::inference::model_path(Model::Resnet50),
+            device: crate::inference::device(device),
+            batch,
+        };
+        Some(Self { listen: ListenConfig::default(), models: vec![model] })
+    }
 }
 
 /// A successful prediction, ready for either API.

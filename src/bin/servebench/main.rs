@@ -51,6 +51,10 @@ enum Command {
     /// Compare two git refs (built and run alternately) or two saved Criterion baselines, id by
     /// id; exits 1 when anything regressed.
     Compare(report::CompareArgs),
+    /// Drive workloads at a concurrency or a rate (open loop), sweep a range or search for the
+    /// highest rate under a latency budget: latency percentiles, throughput and the server's
+    /// stages per point, as a table, CSV and JSON (target/servebench/load/).
+    Load(load::LoadArgs),
 }
 
 #[tokio::main]
@@ -58,6 +62,7 @@ async fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Report(args) => report::report(args),
         Command::Compare(args) => report::compare(args),
+        Command::Load(args) => load::run(args).await,
         command => run(command).await.map(|()| ExitCode::SUCCESS),
     };
     outcome.unwrap_or_else(|error| {
@@ -87,7 +92,9 @@ async fn run(command: Command) -> std::io::Result<()> {
             }
             Ok(())
         }
-        Command::Report(_) | Command::Compare(_) => unreachable!("handled in main"),
+        Command::Report(_) | Command::Compare(_) | Command::Load(_) => {
+            unreachable!("handled in main")
+        }
     }
 }
 
@@ -117,6 +124,8 @@ fn banner(lines: &[String]) {
     let _ = stdout.flush();
 }
 
+mod load;
+
 mod report {
     use std::io;
     use std::path::{Path, PathBuf};
@@ -131,7 +140,7 @@ mod report {
     use servebench::report::snapshot;
 
     /// Where servebench writes its own output: `servebench/` beside Criterion's folder.
-    fn out_dir() -> PathBuf {
+    pub fn out_dir() -> PathBuf {
         let home = attribution::criterion_home();
         home.parent().map_or_else(|| PathBuf::from("target"), PathBuf::from).join("servebench")
     }
