@@ -156,7 +156,9 @@ fn load_searches_an_external_server_for_its_highest_rate_under_a_budget() {
     // A second a request could not be missed: the search's top is the answer.
     let run = load(
         "study/grpc/basic",
-        &["--grpc", &target.grpc, "--search", "20:80", "--budget", "1000"],
+        // Sub-millisecond means wander more than 10% from window to window here: the test is
+        // of the search, so any steady state will do.
+        &["--grpc", &target.grpc, "--search", "20:80", "--budget", "1000", "--tolerance", "50"],
     );
     assert_eq!(run.target, target.grpc);
     let found = run.search.as_ref().unwrap();

@@ -147,7 +147,8 @@ async fn an_open_loop_past_capacity_shows_latency_rising() {
     let config = windows(Window::Time(Duration::from_millis(500)), 4);
     let point = measure(rate(400.0), &config, client).await;
 
-    assert_eq!(point.windows.len(), 4, "{point:?}");
+    // Answered below 90% of its rate three windows running: overloaded, and stopped there.
+    assert_eq!(point.windows.len(), 3, "{point:?}");
     assert!(!point.stable, "a queue growing without end is not a steady state: {point:?}");
     let latencies: Vec<f64> = point.windows.iter().map(|window| window.latency).collect();
     for pair in latencies.windows(2) {

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 
 use servebench::attribution::{self, StageMeans};
 use servebench::ids::{BenchId, Group, TransportId};
+use servebench::load::{LoadConfig, Point, StageSummary, Summary};
 use servebench::report::compare::judge::{Judgement, Verdict};
 use servebench::report::compare::noise::NoiseProfile;
 use servebench::report::compare::outcome::Key;
 use servebench::report::compare::{self, Counts, Measure, Measured, Runs};
+use servebench::report::load::{Found, LoadRun};
 use servebench::report::render::{self, ReportConfig};
 use servebench::report::run::{self, RunInfo};
 use servebench::report::snapshot;
@@ -26,6 +28,7 @@ fn report_config(home: PathBuf, out: &Path) -> ReportConfig {
         baseline: "new".into(),
         out: out.to_owned(),
         templates: None,
+        load: out.join("load"),
     }
 }
 
@@ -606,4 +609,81 @@ fn criterion_bench_text(home: &Path, id: &str) {
     let (function, value) = rest.split_once('/').unwrap();
     let parts = (group, function.to_owned(), Some(value.to_owned()));
     write_bench(home, "new", parts, "null", &around(1e6));
+}
+
+/// A load point of `throughput` a second, its p99 `p99` ms, and the model server's queue and
+/// infer stages.
+fn load_point(load: &str, throughput: f64, p99: f64, queue: f64, stable: bool) -> Point {
+    let stage = |mean| StageSummary { mean, p99: mean * 2.0 };
+    Point {
+        load: load.parse().unwrap(),
+        stable,
+        throughput,
+        sent: 100,
+        delayed: 0,
+        succeeded: 100,
+        errors: Default::default(),
+        latency: Summary {
+            mean: p99 / 2.0,
+            p50: p99 / 2.0,
+            p90: p99 * 0.9,
+            p95: p99 * 0.95,
+            p99,
+            p999: p99,
+            max: p99,
+        },
+        client: ClientStage::ALL.map(|stage| (stage, 0.1)).into(),
+        server: [(Stage::Queue, stage(queue)), (Stage::Infer, stage(110.0))].into(),
+        windows: Vec::new(),
+    }
+}
+
+#[test]
+fn load_runs_are_charted_with_their_server_stages() {
+    let dir = common::TempDir::new("report-load");
+    let home = dir.0.join("criterion");
+    transport_basic_c20(&home);
+    let out = dir.0.join("servebench");
+    let config = report_config(home, &out);
+    let markdown = std::fs::read_to_string(render::report(&config).unwrap().markdown).unwrap();
+    assert!(markdown.contains("No load runs"), "{markdown}");
+
+    let run = LoadRun {
+        workload: "model/rest_h1_raw/360x640/cpu_b1".parse().unwrap(),
+        target: "in-process".into(),
+        config: LoadConfig::default(),
+        run: RunInfo::here(),
+        // Measured out of order, as a search does: the report puts them in order of load.
+        points: vec![
+            load_point("r8", 7.1, 2400.0, 1900.0, false),
+            load_point("r2", 2.0, 260.0, 20.0, true),
+            load_point("r4", 4.0, 330.0, 80.0, true),
+        ],
+        search: Some(Found { budget: "p99 <= 500 ms".into(), sustained: Some(4.0), at_top: false }),
+    };
+    run.save(&config.load).unwrap();
+    let written = render::report(&config).unwrap();
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    let section = markdown.split("### model/rest_h1_raw/360x640/cpu_b1").nth(1).unwrap();
+    assert!(section.contains("highest rate holding p99 <= 500 ms: 4/s"), "{section}");
+    assert!(section.contains("| stable | queue | infer |"), "{section}");
+    let rows: Vec<&str> = section.lines().filter(|line| line.starts_with("| r")).collect();
+    assert_eq!(rows.len(), 3, "{section}");
+    assert!(rows[0].starts_with("| r2 | 2.0 | 130.00 |"), "{}", rows[0]);
+    assert!(
+        rows[2].ends_with("| no | 1900.00 | 110.00 |"),
+        "the queue grows at the knee: {}",
+        rows[2]
+    );
+    let svg =
+        std::fs::read_to_string(out.join("load-model-rest_h1_raw-360x640-cpu_b1.svg")).unwrap();
+    assert!(svg.contains("p99") && svg.contains("<circle"), "the curve and its points");
+    // HTML escapes the slashes; the curve is inline.
+    let section = html.split("360x640&#x2f;cpu_b1</h3>").nth(1).unwrap();
+    assert!(section.trim_start().starts_with("<p>in-process; commit "), "{section}");
+    assert!(
+        section.contains("<svg") && section.contains("<td>no</td><td>1900.00</td>"),
+        "{section}"
+    );
 }

@@ -14,14 +14,17 @@
 //!
 //! The collector runs beside the loop: it files each request under the window it was due in,
 //! each answer under the window it came back in, and closes a window once the next has begun
-//! and all its requests are back. It stops the loop (in-flight requests are dropped, not
-//! counted) when the last three windows agree or the most windows allowed are closed.
+//! and all its requests are back. It stops the loop when the last three windows agree (and,
+//! for an open loop, keep up with its rate), when an open loop has been answered below 90% of
+//! its rate three windows running (overloaded: no steady state to wait for), or when the most
+//! windows allowed are closed, then lets the requests still out finish (each within the
+//! timeout), uncounted: the next point starts on an idle server, and no request is cut off
+//! mid-stream (an HTTP/2 server counts reset streams, and hyper's hangs up past a limit).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -62,7 +65,7 @@ where
     let (events, mut inbox) = mpsc::unbounded_channel();
     let start = Instant::now();
     let call = Arc::new(call);
-    let stop = Arc::new(AtomicBool::new(false));
+    let (stop, stopped) = watch::channel(false);
     let mut loops = JoinSet::new();
     match load {
         Load::Concurrency(n) => {
@@ -70,11 +73,11 @@ where
             // the order they left.
             let next = Arc::new(Mutex::new(0u64));
             for _ in 0..n {
-                let (call, events, stop, next) =
-                    (Arc::clone(&call), events.clone(), Arc::clone(&stop), Arc::clone(&next));
+                let (call, events, stopped, next) =
+                    (Arc::clone(&call), events.clone(), stopped.clone(), Arc::clone(&next));
                 let timeout = config.timeout;
                 loops.spawn(async move {
-                    while !stop.load(Ordering::Relaxed) {
+                    while !*stopped.borrow() {
                         let (seq, due) = {
                             let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
                             let (seq, due) = (*next, Instant::now());
@@ -95,24 +98,27 @@ where
         }
         Load::Rate { per_second, arrivals } => {
             let schedule = Schedule::new(per_second, arrivals, config.seed);
-            loops.spawn(open_loop(start, schedule, config.clone(), call, events.clone()));
+            let open = open_loop(start, schedule, config.clone(), call, events.clone(), stopped);
+            loops.spawn(open);
         }
     }
     drop(events);
 
-    let mut collector = Collector::new(start, config);
+    let mut collector = Collector::new(start, load, config);
     while let Some(event) = inbox.recv().await {
         let closed = collector.file(event);
         for index in closed {
             progress(index, &collector.closed[index]);
         }
         if collector.finished() {
-            stop.store(true, Ordering::Relaxed);
+            stop.send_replace(true);
             break;
         }
     }
+    // The rest is drained, not counted: the channel closes once every request is back.
+    while inbox.recv().await.is_some() {}
     loops.shutdown().await;
-    collector.point(load)
+    collector.point()
 }
 
 /// Sends one request, within `timeout`.
@@ -145,6 +151,7 @@ async fn open_loop<T, F, Fut>(
     config: LoadConfig,
     call: Arc<F>,
     events: mpsc::UnboundedSender<Event>,
+    mut stopped: watch::Receiver<bool>,
 ) where
     T: Send + 'static,
     F: Fn() -> Fut + Send + Sync + 'static,
@@ -154,11 +161,17 @@ async fn open_loop<T, F, Fut>(
     let mut requests = JoinSet::new();
     for seq in 0.. {
         let due = start + schedule.next_offset();
-        tokio::time::sleep_until(due).await;
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+        let slot = tokio::select! {
+            slot = async {
+                tokio::time::sleep_until(due).await;
+                Arc::clone(&slots).acquire_owned().await
+            } => slot,
+            _ = stopped.wait_for(|stopped| *stopped) => break,
+        };
+        let Ok(slot) = slot else { break };
         let delayed = Instant::now().saturating_duration_since(due) > LATE;
         if events.send(Event::Sent { seq, due, delayed }).is_err() {
-            return;
+            break;
         }
         let (call, events) = (Arc::clone(&call), events.clone());
         requests.spawn(async move {
@@ -169,6 +182,8 @@ async fn open_loop<T, F, Fut>(
         // Reap the finished, so a long run does not keep every task's result.
         while requests.try_join_next().is_some() {}
     }
+    // Stopped: the requests out finish (or time out), and tell the collector, which drains.
+    while requests.join_next().await.is_some() {}
 }
 
 /// An open loop's due times, as offsets from its start.
@@ -222,6 +237,7 @@ impl SplitMix64 {
 /// Files events into windows.
 struct Collector {
     start: Instant,
+    load: Load,
     config: LoadConfig,
     /// Windows begun and not yet closed, from `closed.len()` on: each one's start, stats,
     /// and requests still out.
@@ -232,9 +248,9 @@ struct Collector {
 }
 
 impl Collector {
-    fn new(start: Instant, config: &LoadConfig) -> Self {
+    fn new(start: Instant, load: Load, config: &LoadConfig) -> Self {
         let config = config.clone();
-        Self { start, config, open: Vec::new(), closed: Vec::new(), sending: 0 }
+        Self { start, load, config, open: Vec::new(), closed: Vec::new(), sending: 0 }
     }
 
     /// The window a request due at `due`, numbered `seq`, belongs to.
@@ -340,19 +356,26 @@ impl Collector {
     /// Whether the point is measured: the last windows agree, or the most allowed are closed.
     fn finished(&self) -> bool {
         self.closed.len() >= self.config.max_windows.max(window::AGREEING)
-            || window::agree(&self.closed, self.config.stability, self.config.tolerance)
+            || window::overloaded(&self.closed, self.load.offered())
+            || self.steady()
+    }
+
+    /// Whether the last windows agree, and an open loop's keep up with its rate.
+    fn steady(&self) -> bool {
+        window::agree(&self.closed, self.config.stability, self.config.tolerance)
+            && !window::overloaded(&self.closed, self.load.offered())
     }
 
     /// The point, from the last windows closed.
-    fn point(self, load: Load) -> Point {
-        let stable = window::agree(&self.closed, self.config.stability, self.config.tolerance);
+    fn point(self) -> Point {
+        let stable = self.steady();
         let first = self.closed.len().saturating_sub(window::AGREEING);
         let reported = &self.closed[first..];
         let mut total = WindowStats::default();
         for stats in reported {
             total.add(stats);
         }
-        Point::new(load, &self.closed, stable, &total, self.config.stability)
+        Point::new(self.load, &self.closed, stable, &total, self.config.stability)
     }
 }
 

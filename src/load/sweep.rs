@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::window::SUSTAINED;
 use super::{Point, Statistic, WindowStats};
 use crate::ids::{Arrivals, Load};
 
@@ -23,9 +24,6 @@ pub struct Budget {
 #[error("a budget holds the mean, p50, p90, p95, p99, p99.9 or p100, not {0}")]
 pub struct UnreportedStatistic(pub Statistic);
 
-/// The share of the offered rate a point must answer to count as sustaining it.
-pub const SUSTAINED: f64 = 0.9;
-
 impl Budget {
     /// A budget on `statistic`, which a point must report.
     pub fn new(statistic: Statistic, limit: Duration) -> Result<Self, UnreportedStatistic> {
@@ -38,12 +36,13 @@ impl Budget {
         point.latency.get(self.statistic).ok_or(UnreportedStatistic(self.statistic))
     }
 
-    /// Whether `point` sustains its load within the budget: every request answered, the
-    /// statistic under the limit, and (open loop) at least [`SUSTAINED`] of the rate offered
-    /// answered.
+    /// Whether `point` sustains its load within the budget: a steady state (its windows
+    /// agreed), every request answered, the statistic under the limit, and (open loop) at
+    /// least [`SUSTAINED`] of the rate offered answered.
     pub fn met(&self, point: &Point) -> bool {
         let keeps_up = point.load.offered().is_none_or(|rate| point.throughput >= SUSTAINED * rate);
-        point.failed() == 0 && keeps_up && self.value(point).is_ok_and(|v| v <= self.limit_ms)
+        let within = self.value(point).is_ok_and(|value| value <= self.limit_ms);
+        point.stable && point.failed() == 0 && keeps_up && within
     }
 }
 
@@ -163,6 +162,7 @@ mod tests {
     fn point(load: Load, throughput: f64, p99: f64) -> Point {
         let mut point = Point::default_for_check();
         point.load = load;
+        point.stable = true;
         point.throughput = throughput;
         point.latency = Summary { p99, ..Summary::default() };
         point
@@ -189,6 +189,8 @@ mod tests {
         assert!(budget.met(&point(rate, 50.0, 80.0)));
         assert!(!budget.met(&point(rate, 50.0, 120.0)), "too slow");
         assert!(!budget.met(&point(rate, 40.0, 80.0)), "not keeping up");
+        let unsteady = Point { stable: false, ..point(rate, 50.0, 80.0) };
+        assert!(!budget.met(&unsteady), "never settled");
         let mut failing = point(rate, 50.0, 80.0);
         failing.errors.insert("HTTP 503".into(), Default::default());
         failing.errors.get_mut("HTTP 503").unwrap().count = 1;

@@ -16,6 +16,10 @@ use crate::timing::{ClientStage, ClientTimings, Stage, StageTimings};
 /// How many windows must agree.
 pub const AGREEING: usize = 3;
 
+/// The share of an open loop's rate its answers must keep up with: below it, requests queue
+/// faster than they are answered and latency grows without end.
+pub const SUSTAINED: f64 = 0.9;
+
 /// How long a window is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -155,6 +159,16 @@ pub fn agree(windows: &[WindowStats], statistic: Statistic, tolerance: f64) -> b
     throughputs[0] > 0.0 && within(throughputs) && within(latencies)
 }
 
+/// Whether an open loop offering `offered` a second has been answered below [`SUSTAINED`] of
+/// it in each of the last [`AGREEING`] windows: it is past the server's capacity, and no
+/// number of windows will settle it.
+pub fn overloaded(windows: &[WindowStats], offered: Option<f64>) -> bool {
+    let (Some(rate), Some(first)) = (offered, windows.len().checked_sub(AGREEING)) else {
+        return false;
+    };
+    windows[first..].iter().all(|window| window.throughput() < SUSTAINED * rate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +192,15 @@ mod tests {
         assert!(!rule(&[window(100, 10), window(130, 10), window(100, 10)]), "throughput");
         assert!(!rule(&[window(100, 10), window(100, 10), window(100, 13)]), "latency");
         assert!(!rule(&[window(0, 10), window(0, 10), window(0, 10)]), "nothing answered");
+    }
+
+    #[test]
+    fn an_open_loop_answered_below_its_rate_three_times_is_overloaded() {
+        let answered = |counts: &[u64]| counts.iter().map(|&n| window(n, 10)).collect::<Vec<_>>();
+        assert!(overloaded(&answered(&[100, 80, 85, 70]), Some(100.0)));
+        assert!(!overloaded(&answered(&[50, 80, 95, 70]), Some(100.0)), "one window kept up");
+        assert!(!overloaded(&answered(&[80, 85]), Some(100.0)), "two windows are not three");
+        assert!(!overloaded(&answered(&[1, 1, 1]), None), "a closed loop sets its own pace");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Stacked bars of where a request's time went (end to end, or through the transport stage),
-//! drawn as SVG with plotters.
+//! The report's pictures, drawn as SVG with plotters: stacked bars of where a request's time
+//! went (end to end, or through the transport stage), and a load run's latency against the
+//! throughput it achieved.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -137,6 +138,75 @@ pub fn stacked_bars(title: &str, bars: &[Bar]) -> Result<String, String> {
             key.draw(&Text::new(segment.label(), (28, y), ("sans-serif", 13)))
                 .map_err(|e| e.to_string())?;
         }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// One load point on a latency curve.
+pub struct CurvePoint {
+    /// Answers a second.
+    pub throughput: f64,
+    /// Median latency, milliseconds.
+    pub p50: f64,
+    /// 99th percentile latency, milliseconds.
+    pub p99: f64,
+    /// Whether its windows agreed: an unstable point is drawn hollow.
+    pub stable: bool,
+}
+
+/// An SVG of a load run: p50 and p99 latency (log scale) against the throughput each point
+/// achieved, the points joined in the order given (of load), unstable ones hollow.
+pub fn latency_curve(title: &str, points: &[CurvePoint]) -> Result<String, String> {
+    const P50: RGBColor = RGBColor(0x42, 0x85, 0xf4);
+    const P99: RGBColor = RGBColor(0xea, 0x43, 0x35);
+    let mut svg = String::new();
+    let x_max = points.iter().map(|p| p.throughput).fold(0.0, f64::max).max(1.0) * 1.1;
+    let latencies = || points.iter().flat_map(|p| [p.p50, p.p99]).filter(|ms| *ms > 0.0);
+    let y_min = latencies().fold(f64::INFINITY, f64::min).min(1.0) / 1.5;
+    let y_max = latencies().fold(0.0, f64::max).max(y_min * 10.0) * 1.5;
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let root = root.titled(title, ("sans-serif", 18)).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..x_max, (y_min..y_max).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("answers a second (achieved)")
+            .y_desc("latency, ms (log)")
+            .y_label_formatter(&|ms| format!("{ms}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (name, color, latency) in [
+            ("p50", P50, (|p: &CurvePoint| p.p50) as fn(&CurvePoint) -> f64),
+            ("p99", P99, |p| p.p99),
+        ] {
+            let line = points.iter().map(|p| (p.throughput, latency(p).max(y_min)));
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            let markers = points.iter().map(|p| {
+                let style = if p.stable { color.filled() } else { color.stroke_width(2) };
+                Circle::new((p.throughput, latency(p).max(y_min)), 4, style)
+            });
+            chart.draw_series(markers).map_err(|e| e.to_string())?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)

@@ -1,6 +1,7 @@
 //! Load runs (`servebench load`) as files: one JSON and one CSV per workload in
 //! `target/servebench/load/`, each run replacing the last of its workload, so the report
-//! charts the latest run of every workload measured; and as the table the command prints.
+//! charts the latest run of every workload measured; as the table the command prints; and as
+//! the report's section: a latency curve per workload and its points' server stages.
 //!
 //! The CSV has perf_analyzer's shape, one row per load point, times in microseconds: the load,
 //! throughput, the client's send and receive stages, each server stage's mean and p99, then
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::chart::{self, CurvePoint};
 use super::run::RunInfo;
 use crate::ids::{LoadId, Workload};
 use crate::load::sweep::Search;
@@ -159,7 +161,7 @@ impl LoadRun {
             let stages = point
                 .server
                 .iter()
-                .map(|(stage, summary)| format!("{} {:.2}", stage.name(), summary.mean))
+                .map(|(stage, summary)| format!("{} {:.3}", stage.name(), summary.mean))
                 .collect::<Vec<_>>()
                 .join(", ");
             let _ = writeln!(
@@ -179,7 +181,9 @@ impl LoadRun {
                 if stages.is_empty() { "none reported".to_owned() } else { stages },
             );
             for (kind, errors) in &point.errors {
-                let _ = writeln!(table, "{:>14} {} x {kind}: {}", "", errors.count, errors.example);
+                // On one line: an error body is often indented JSON.
+                let example = errors.example.split_whitespace().collect::<Vec<_>>().join(" ");
+                let _ = writeln!(table, "{:>14} {} x {kind}: {example}", "", errors.count);
             }
         }
         if let Some(found) = &self.search {
@@ -208,4 +212,104 @@ pub fn latest(dir: &Path) -> io::Result<Vec<LoadRun>> {
     }
     runs.sort_by_key(|run| run.workload);
     Ok(runs)
+}
+
+/// A load run as the report shows it: its curve, and a row per point with the server's stages.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadSection {
+    /// The workload.
+    pub workload: String,
+    /// Where it was sent, and where and when it ran.
+    pub about: String,
+    /// What a search found, in a sentence.
+    pub search: Option<String>,
+    /// The curve.
+    pub svg: String,
+    /// The curve's file name beside the report.
+    pub svg_file: String,
+    /// The server stages any point reported, in request order.
+    pub stages: Vec<String>,
+    /// The points, in order of load.
+    pub rows: Vec<LoadRow>,
+}
+
+/// One load point as the report's table shows it; latencies in milliseconds.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadRow {
+    /// `c4`, `r100`.
+    pub load: String,
+    /// Answers a second.
+    pub throughput: String,
+    /// p50, p90, p99, p99.9.
+    pub latencies: [String; 4],
+    /// Requests delayed, failed.
+    pub delayed: u64,
+    /// Requests failed.
+    pub failed: u64,
+    /// `yes`, or `no` where the windows never agreed.
+    pub stable: &'static str,
+    /// Each of the section's stages: its mean, or `—` where the point has none.
+    pub stages: Vec<String>,
+}
+
+impl LoadRun {
+    /// The run as the report's section.
+    pub fn section(&self) -> Result<LoadSection, String> {
+        let mut points: Vec<&Point> = self.points.iter().collect();
+        // In order of load, as a search measures them out of it: past the knee the curve
+        // turns upward at the throughput the server tops out at.
+        points.sort_by(|a, b| a.load.level().total_cmp(&b.load.level()));
+        let curve: Vec<CurvePoint> = points
+            .iter()
+            .map(|point| CurvePoint {
+                throughput: point.throughput,
+                p50: point.latency.p50,
+                p99: point.latency.p99,
+                stable: point.stable,
+            })
+            .collect();
+        let svg = chart::latency_curve(&self.workload.to_string(), &curve)?;
+        let stages: Vec<Stage> = Stage::ALL
+            .into_iter()
+            .filter(|stage| points.iter().any(|point| point.server.contains_key(stage)))
+            .collect();
+        let ms = |ms: f64| format!("{ms:.2}");
+        let rows = points
+            .iter()
+            .map(|point| {
+                let l = &point.latency;
+                LoadRow {
+                    load: point.load.to_string(),
+                    throughput: format!("{:.1}", point.throughput),
+                    latencies: [l.p50, l.p90, l.p99, l.p999].map(ms),
+                    delayed: point.delayed,
+                    failed: point.failed(),
+                    stable: if point.stable { "yes" } else { "no" },
+                    stages: stages
+                        .iter()
+                        .map(|stage| {
+                            point.server.get(stage).map_or("—".to_owned(), |s| ms(s.mean))
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(LoadSection {
+            workload: self.workload.to_string(),
+            about: format!(
+                "{}; commit {}, {}, started {}",
+                self.target, self.run.commit, self.run.machine, self.run.started
+            ),
+            search: self.search.as_ref().map(Found::sentence),
+            svg,
+            svg_file: format!("load-{}.svg", self.stem()),
+            stages: stages.iter().map(|stage| stage.name().to_owned()).collect(),
+            rows,
+        })
+    }
+}
+
+/// The report's sections for the latest run of every workload in `dir`.
+pub fn sections(dir: &Path) -> io::Result<Vec<LoadSection>> {
+    latest(dir)?.iter().map(|run| run.section().map_err(io::Error::other)).collect()
 }

@@ -138,6 +138,8 @@ pub struct ReportConfig {
     pub out: PathBuf,
     /// Templates to use instead of the built-in copy of `report-templates/`.
     pub templates: Option<PathBuf>,
+    /// Where `servebench load` wrote its runs (`target/servebench/load`); none is fine.
+    pub load: PathBuf,
 }
 
 /// The files written.
@@ -157,6 +159,9 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
     std::fs::create_dir_all(&config.out)?;
     for scenario in context.scenarios.iter().chain(&context.transport_scenarios) {
         std::fs::write(config.out.join(&scenario.svg_file), &scenario.svg)?;
+    }
+    for section in &context.load {
+        std::fs::write(config.out.join(&section.svg_file), &section.svg)?;
     }
     let environment = templates::environment(config.templates.as_deref())?;
     let written = Written {
@@ -208,6 +213,7 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         torchserve: torchserve_tables(&results, &links),
         scenarios: scenarios(&results, &stages, &links)?,
         transport_scenarios: transport_scenarios(&results, &transport_stages, &links)?,
+        load: super::load::sections(&config.load)?,
         segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
         missing: missing(
@@ -244,6 +250,8 @@ struct Context {
     /// Where a transport request's time went: per payload and concurrency, each protocol at
     /// its defaults and at its fastest configuration.
     transport_scenarios: Vec<Scenario>,
+    /// The latest `servebench load` run of each workload.
+    load: Vec<super::load::LoadSection>,
     /// The charts' segments, as the tables head their columns.
     segments: Vec<String>,
     groups: Vec<GroupTable>,

@@ -159,6 +159,10 @@ mod report {
         /// A folder of edited templates to use instead of the built-in report-templates/.
         #[arg(long)]
         templates: Option<PathBuf>,
+        /// Where `servebench load` wrote its runs, charted in the report's load section
+        /// [default: target/servebench/load]
+        #[arg(long, value_name = "DIR")]
+        load: Option<PathBuf>,
         /// Also keep the run in this folder, to commit: what the report reads, without
         /// Criterion's HTML (results/<date>-<machine>); the report is then rendered from it.
         #[arg(long, value_name = "DIR")]
@@ -175,6 +179,7 @@ mod report {
             baseline: args.baseline,
             out: args.out.unwrap_or_else(out_dir),
             templates: args.templates,
+            load: args.load.unwrap_or_else(|| out_dir().join(servebench::report::load::FOLDER)),
         };
         if let Some(into) = args.save {
             let kept = snapshot::save(&config.criterion_home, &config.baseline, &into)?;
