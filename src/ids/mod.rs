@@ -275,13 +275,21 @@ macro_rules! family {
             }
         }
 
-        impl ::serde::Serialize for $family {
+        super::as_text!($family);
+    };
+}
+use family;
+
+/// serde as the value's text: written by its `Display`, read by its `FromStr`.
+macro_rules! as_text {
+    ($type:ident) => {
+        impl ::serde::Serialize for $type {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
             }
         }
 
-        impl<'de> ::serde::Deserialize<'de> for $family {
+        impl<'de> ::serde::Deserialize<'de> for $type {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> Result<Self, D::Error> {
@@ -291,7 +299,7 @@ macro_rules! family {
         }
     };
 }
-use family;
+use as_text;
 
 /// The value of `all` named `text` by `name`.
 fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {
