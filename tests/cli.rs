@@ -108,7 +108,9 @@ async fn serve_answers_curl_t_and_grpc_on_the_addresses_it_prints() {
 /// Runs `servebench load <args> --out <dir>`, a second a point at most, and reads back the run
 /// of `workload` it wrote.
 fn load(workload: &str, args: &[&str]) -> servebench::report::load::LoadRun {
-    let dir = std::env::temp_dir().join(format!("servebench-load-{}", std::process::id()));
+    // A folder per workload: the tests run side by side in one process.
+    let stem = workload.replace('/', "-");
+    let dir = std::env::temp_dir().join(format!("servebench-load-{}-{stem}", std::process::id()));
     let output = Command::new(env!("CARGO_BIN_EXE_servebench"))
         .args(["load", workload, "--window", "0.2", "--max-windows", "4", "--out"])
         .arg(&dir)
@@ -119,7 +121,6 @@ fn load(workload: &str, args: &[&str]) -> servebench::report::load::LoadRun {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{}: {stdout}{stderr}", output.status);
     assert!(stdout.starts_with(&format!("{workload} (")), "the table comes first: {stdout}");
-    let stem = workload.replace('/', "-");
     let run =
         serde_json::from_slice(&std::fs::read(dir.join(format!("{stem}.json"))).unwrap()).unwrap();
     let csv = std::fs::read_to_string(dir.join(format!("{stem}.csv"))).unwrap();
