@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::window::SUSTAINED;
-use super::{Point, Statistic, WindowStats};
+use super::{Point, Statistic, Summary};
 use crate::ids::{Arrivals, Load};
 
 /// A latency a route must hold: `p99` under 100 ms, say.
@@ -28,7 +28,10 @@ impl Budget {
     /// A budget on `statistic`, which a point must report.
     pub fn new(statistic: Statistic, limit: Duration) -> Result<Self, UnreportedStatistic> {
         let budget = Self { statistic, limit_ms: limit.as_secs_f64() * 1000.0 };
-        budget.value(&Point::default_for_check()).map(|_| budget)
+        match Summary::default().get(statistic) {
+            Some(_) => Ok(budget),
+            None => Err(UnreportedStatistic(statistic)),
+        }
     }
 
     /// The point's value of the budget's statistic, in milliseconds.
@@ -43,13 +46,6 @@ impl Budget {
         let keeps_up = point.load.offered().is_none_or(|rate| point.throughput >= SUSTAINED * rate);
         let within = self.value(point).is_ok_and(|value| value <= self.limit_ms);
         point.stable && point.failed() == 0 && keeps_up && within
-    }
-}
-
-impl Point {
-    /// A point with nothing in it, to check a budget's statistic against.
-    fn default_for_check() -> Self {
-        Self::new(Load::Concurrency(1), &[], false, &WindowStats::default(), Statistic::Mean)
     }
 }
 
@@ -157,10 +153,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::Summary;
+    use crate::load::WindowStats;
 
     fn point(load: Load, throughput: f64, p99: f64) -> Point {
-        let mut point = Point::default_for_check();
+        let empty = WindowStats::default();
+        let mut point = Point::new(Load::Concurrency(1), &[], false, &empty, Statistic::Mean);
         point.load = load;
         point.stable = true;
         point.throughput = throughput;
