@@ -18,14 +18,22 @@
 //! id's measured requests goes to `target/criterion/end_to_end/servebench-stages.json` (see
 //! `servebench::attribution`).
 //!
+//! `SERVEBENCH_LINKS` names the links the requests cross, as for the transport bench
+//! (`benches/transport.rs`): over an emulated link the ids read
+//! `end_to_end/<route>@<link>/<size>/<setup>`, for the routes of `EndToEndId::LINK_ROUTES`
+//! (the study's three columns and raw REST over HTTP/2) and the batch-1 setups, the model
+//! server in the link's server namespace. An external server is measured on loopback only.
+//!
 //! `SERVEBENCH_MODEL_REST_TARGET` / `SERVEBENCH_MODEL_GRPC_TARGET` point the clients at another
 //! server (a real TorchServe: `http://host:8080`, `http://host:7070`) serving the model named by
 //! `SERVEBENCH_MODEL_NAME` (default `resnet50`); its ids end in `external`.
 
 mod common;
 
+use common::link::{Ends, Sampling};
 use common::stages;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -57,22 +65,24 @@ fn setups() -> Vec<Setup> {
 }
 
 fn end_to_end(c: &mut Criterion) {
-    let server_runtime = common::runtime();
-    let client_runtime = common::runtime();
     // Criterion's test mode (`cargo test --benches`) only shows the bench works, and the quick
     // mode is a smoke run: every route and setup once, at the smallest size.
     let smallest = common::testing() || common::quick();
     let sizes = if smallest { &STUDY_SIZES[..1] } else { &STUDY_SIZES[..] };
-    let images: Vec<(ImageSize, Bytes)> =
+    let images: BTreeMap<ImageSize, Bytes> =
         sizes.iter().map(|&size| (size, fixtures::image(ImageSpec::study(size)))).collect();
     let model = std::env::var("SERVEBENCH_MODEL_NAME").unwrap_or_else(|_| "resnet50".to_owned());
     let external = Target::default().overridden_by_env(MODEL_TARGET_ENV);
-    let (warm_up, measurement) = if common::quick() {
-        (Duration::from_millis(300), Duration::from_secs(1))
-    } else {
-        (Duration::from_secs(2), Duration::from_secs(10))
+    let loopback_sampling = Sampling {
+        samples: 10,
+        // One iteration takes up to seconds: ten of them, each its own sample.
+        mode: SamplingMode::Flat,
+        warm_up: if common::quick() { Duration::from_millis(300) } else { Duration::from_secs(2) },
+        measurement: if common::quick() { Duration::from_secs(1) } else { Duration::from_secs(10) },
     };
     let mut attribution = Attribution::new();
+    let mut skipped = BTreeMap::new();
+    let mut checks = BTreeMap::new();
 
     // Each setup's server starts when its turn comes and stops after it: one model in memory.
     let runs = if external.is_empty() {
@@ -83,49 +93,85 @@ fn end_to_end(c: &mut Criterion) {
     };
 
     let mut group = common::group(c, Group::EndToEnd);
-    // One iteration takes up to seconds: ten of them, each its own sample.
-    group.sampling_mode(SamplingMode::Flat).sample_size(10);
-    group.warm_up_time(warm_up).measurement_time(measurement);
     group.throughput(Throughput::Elements(CONCURRENCY as u64));
-    for setup in runs {
-        let server = server_runtime.block_on(start(setup, &model));
-        let target = server.as_ref().map_or_else(|| external.clone(), ServerHandle::target);
-        for route in Route::ALL {
-            if target.url(route.protocol()).is_empty() {
+    for link in common::link::links() {
+        let cells: Vec<EndToEndId> = runs
+            .iter()
+            .flat_map(|&setup| EndToEndId::over(link, setup))
+            .filter(|id| images.contains_key(&id.size))
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let ends = match Ends::new(link) {
+            Ok(ends) => ends,
+            Err(why) => {
+                eprintln!("end_to_end: {link} skipped: {why}");
+                skipped.insert(format!("{}/*@{link}", Group::EndToEnd), why);
                 continue;
             }
-            let client = client_runtime
-                .block_on(ModelClient::connect(route, &target, &model))
-                .unwrap_or_else(|error| {
-                    panic!("{route} cannot reach {target:?}: {}", chain(&error))
-                });
-            for (size, image) in &images {
-                let id = EndToEndId { route, size: *size, setup };
-                let call = || client.predict_concurrent(image, CONCURRENCY);
-                let measured = stages::requests(&mut group, id, &client_runtime, warm_up, call);
-                if measured.requests() > 0 {
-                    attribution.insert(id, measured.means());
-                }
-            }
+        };
+        if let Some(check) = ends.check() {
+            checks.insert(link, check.clone());
         }
-        if let Some(server) = server {
-            server_runtime
-                .block_on(server.shutdown())
-                .expect("the model server shuts down cleanly");
+        let warm_up = ends.sampling(&mut group, loopback_sampling).warm_up;
+        for &setup in &runs {
+            let setup_cells: Vec<EndToEndId> =
+                cells.iter().copied().filter(|id| id.setup == setup).collect();
+            if setup_cells.is_empty() {
+                continue;
+            }
+            let server = ends.on_server(|| ends.server.block_on(start(setup, &model, &ends)));
+            let target = server.as_ref().map_or_else(|| external.clone(), ServerHandle::target);
+            ends.on_client(|| {
+                for route in Route::ALL {
+                    let route_cells = setup_cells.iter().filter(|id| id.route == route);
+                    let route_cells: Vec<EndToEndId> = route_cells.copied().collect();
+                    if route_cells.is_empty() || target.url(route.protocol()).is_empty() {
+                        continue;
+                    }
+                    let client = ends
+                        .client
+                        .block_on(ModelClient::connect(route, &target, &model))
+                        .unwrap_or_else(|error| {
+                            panic!("{route} cannot reach {target:?}: {}", chain(&error))
+                        });
+                    for id in route_cells {
+                        let image = &images[&id.size];
+                        let call = || client.predict_concurrent(image, CONCURRENCY);
+                        let measured =
+                            stages::requests(&mut group, id, &ends.client, warm_up, call);
+                        if measured.requests() > 0 {
+                            attribution.insert(id, measured.means());
+                        }
+                    }
+                }
+            });
+            if let Some(server) = server {
+                ends.server
+                    .block_on(server.shutdown())
+                    .expect("the model server shuts down cleanly");
+            }
         }
     }
     group.finish();
     if common::measuring() {
-        let path = attribution::path(&attribution::criterion_home(), Group::EndToEnd);
+        let home = attribution::criterion_home();
+        let bench = Group::EndToEnd.bench();
+        let recorded = servebench::report::run::record_skipped(&home, bench, skipped)
+            .and_then(|()| servebench::report::run::record_links(&home, bench, checks));
+        recorded.unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
+        let path = attribution::path(&home, Group::EndToEnd);
         attribution::merge(&path, attribution)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     }
 }
 
-/// servebench's model server for a local setup, serving the generated ResNet-50 as `model`;
-/// none for an external one.
-async fn start(setup: Setup, model: &str) -> Option<ServerHandle> {
-    let config = ModelServerConfig::setup(setup, model)?;
+/// servebench's model server for a local setup, serving the generated ResNet-50 as `model` on
+/// the server's end of `ends`' link; none for an external one.
+async fn start(setup: Setup, model: &str, ends: &Ends) -> Option<ServerHandle> {
+    let mut config = ModelServerConfig::setup(setup, model)?;
+    config.listen = ends.listen(config.listen);
     let server = torchserve::start(config).await;
     Some(server.unwrap_or_else(|error| {
         panic!("{setup}: the model server does not start: {}", chain(&error))

@@ -13,6 +13,15 @@
 //! and `configs` (each protocol under each configuration, on the smallest and largest
 //! payloads). Criterion's test mode and `--list` take both.
 //!
+//! `SERVEBENCH_LINKS` names the links the sets cross (`servebench::link`), comma-separated:
+//! `loopback` (unset: it alone), profiles such as `1gbit` or `100mbit_rtt20ms`, and the sets
+//! `bandwidth`, `rtt` and `all`. Over an emulated link the ids read
+//! `transport/<carrier>@<link>/<payload>/c20`: the study's unit only, ten samples each, every
+//! server and client in its side's namespace; the link is checked first (its rate and round
+//! trip, kept in `servebench-links.json` for the report) and skipped, with the reason printed
+//! and recorded, where it cannot be built or is not what it claims. Criterion's test mode
+//! crosses loopback and `1gbit`; `--list` names every profile.
+//!
 //! Besides Criterion's estimates, each protocol id's measured requests leave the mean of every
 //! client stage (encode, wait, decode) and of the server's (receive, decode, answer, and
 //! encode for REST; from its `server-timing`) in the group's `servebench-stages.json`
@@ -28,21 +37,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::link::{Ends, Sampling};
 use common::stages;
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use servebench::attribution::{self, Attribution};
 use servebench::client::floor::FloorClient;
 use servebench::client::{ClientError, Reply, StudyClient};
 use servebench::codec::json;
 use servebench::error::chain;
 use servebench::ids::{Carrier, Group, Payload, TransportId, TransportSet};
+use servebench::link::Link;
 use servebench::messages::{BasicResponse, StudyRequest};
 use servebench::server::{ListenConfig, floor, study};
 use servebench::transport::config::Compression;
 use servebench::transport::{
-    self, DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, TransportConfig,
+    self, DEFAULT_BODY_LIMIT, Protocol, STUDY_TARGET_ENV, Target, TransportConfig,
 };
 use tokio::runtime::Runtime;
 
@@ -64,37 +77,69 @@ fn sets() -> Vec<TransportSet> {
         .collect()
 }
 
-/// What every carrier's cells share: two runtimes, each with the machine's threads (the
-/// servers' and the clients'), and each payload's request, made once.
-struct Runtimes {
-    server: Runtime,
-    client: Runtime,
-    requests: BTreeMap<Payload, Arc<StudyRequest>>,
+/// What every cell over one link shares: the link's two ends (a runtime for the servers, one
+/// for the clients, each with the machine's threads) and each payload's request, made once.
+struct Runtimes<'a> {
+    ends: Ends,
+    requests: &'a BTreeMap<Payload, Arc<StudyRequest>>,
+}
+
+impl Runtimes<'_> {
+    fn server(&self) -> &Runtime {
+        &self.ends.server
+    }
+
+    fn client(&self) -> &Runtime {
+        &self.ends.client
+    }
 }
 
 fn transport(c: &mut Criterion) {
-    let mut ids: Vec<TransportId> = sets().into_iter().flat_map(TransportSet::ids).collect();
-    ids.dedup();
-    let payloads: BTreeSet<Payload> = ids.iter().map(|id| id.payload).collect();
+    let sets = sets();
+    let all: Vec<TransportId> = sets.iter().flat_map(|set| set.ids()).collect();
+    let payloads: BTreeSet<Payload> = all.iter().map(|id| id.payload).collect();
     let requests = payloads.into_iter().map(|payload| (payload, Arc::new(payload.request())));
-    let requests = requests.collect();
-    let runtimes = Runtimes { server: common::runtime(), client: common::runtime(), requests };
+    let requests: BTreeMap<_, _> = requests.collect();
     let mut group = common::group(c, Group::Transport);
-    let mut carriers: Vec<Carrier> = ids.iter().map(|id| id.carrier).collect();
-    carriers.dedup();
     let mut skipped = BTreeMap::new();
     let mut stages = Attribution::new();
-    for carrier in carriers {
-        let cells: Vec<TransportId> =
-            ids.iter().copied().filter(|id| id.carrier == carrier).collect();
-        match carrier {
-            Carrier::Floor => floor_cells(&mut group, &runtimes, &cells),
-            Carrier::Protocol(protocol, config) => {
-                let both = (protocol, config);
-                let outcome = protocol_cells(&mut group, &runtimes, both, &cells, &mut stages);
-                if let Err(why) = outcome {
-                    eprintln!("transport: {carrier} skipped: {why}");
-                    skipped.insert(format!("{}/{carrier}", Group::Transport), why);
+    let mut checks = BTreeMap::new();
+    for link in common::link::links() {
+        let mut ids: Vec<TransportId> = sets.iter().flat_map(|set| set.ids_over(link)).collect();
+        ids.dedup();
+        let external = !Target::default().overridden_by_env(STUDY_TARGET_ENV).is_empty();
+        let ends = match Ends::new(link) {
+            Ok(_) if external && link != Link::Loopback => {
+                Err("an external target (SERVEBENCH_*_TARGET) is not behind an emulated link"
+                    .into())
+            }
+            ends => ends,
+        };
+        let runtimes = match ends {
+            Ok(ends) => Runtimes { ends, requests: &requests },
+            Err(why) => {
+                eprintln!("transport: {link} skipped: {why}");
+                skipped.insert(format!("{}/*@{link}", Group::Transport), why);
+                continue;
+            }
+        };
+        if let Some(check) = runtimes.ends.check() {
+            checks.insert(link, check.clone());
+        }
+        let mut carriers: Vec<Carrier> = ids.iter().map(|id| id.carrier).collect();
+        carriers.dedup();
+        for carrier in carriers {
+            let cells: Vec<TransportId> =
+                ids.iter().copied().filter(|id| id.carrier == carrier).collect();
+            match carrier {
+                Carrier::Floor => floor_cells(&mut group, &runtimes, &cells),
+                Carrier::Protocol(protocol, config) => {
+                    let both = (protocol, config);
+                    let outcome = protocol_cells(&mut group, &runtimes, both, &cells, &mut stages);
+                    if let Err(why) = outcome {
+                        eprintln!("transport: {carrier} skipped: {why}");
+                        skipped.insert(format!("{}/{carrier}", Group::Transport), why);
+                    }
                 }
             }
         }
@@ -102,10 +147,10 @@ fn transport(c: &mut Criterion) {
     group.finish();
     if common::measuring() {
         let home = attribution::criterion_home();
-        servebench::report::run::record_skipped(&home, Group::Transport.bench(), skipped)
-            .unwrap_or_else(|error| {
-                panic!("recording what was skipped in {}: {error}", home.display())
-            });
+        let bench = Group::Transport.bench();
+        let recorded = servebench::report::run::record_skipped(&home, bench, skipped)
+            .and_then(|()| servebench::report::run::record_links(&home, bench, checks));
+        recorded.unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
         let path = attribution::path(&home, Group::Transport);
         attribution::merge(&path, stages)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
@@ -130,22 +175,29 @@ fn protocol_cells(
     cells: &[TransportId],
     stages: &mut Attribution<TransportId>,
 ) -> Result<(), String> {
-    let listen = ListenConfig { transport: config, ..Default::default() };
-    let server = runtimes.server.block_on(study::start(listen)).expect("the study server starts");
-    let target = server.target().overridden_by_env(STUDY_TARGET_ENV);
+    let ends = &runtimes.ends;
+    let listen = ends.listen(ListenConfig { transport: config, ..Default::default() });
+    let server = ends.on_server(|| runtimes.server().block_on(study::start(listen)));
+    let server = server.expect("the study server starts");
+    let target = match ends.link() {
+        Link::Loopback => server.target().overridden_by_env(STUDY_TARGET_ENV),
+        Link::Shaped(_) => server.target(),
+    };
     let url = target.url(protocol);
     let external = url != server.target().url(protocol);
-    let connected = runtimes.client.block_on(async {
-        let client = StudyClient::connect(protocol, config, &target).await?;
-        if external {
-            probe(&client).await?;
-        }
-        Ok::<_, ClientError>(client)
+    let connected = ends.on_client(|| {
+        runtimes.client().block_on(async {
+            let client = StudyClient::connect(protocol, config, &target).await?;
+            if external {
+                probe(&client).await?;
+            }
+            Ok::<_, ClientError>(client)
+        })
     });
     let client = match connected {
         Ok(client) => client,
         Err(error) if external => {
-            runtimes.server.block_on(server.shutdown()).expect("the server shuts down cleanly");
+            runtimes.server().block_on(server.shutdown()).expect("the server shuts down cleanly");
             // One line of at most 200 characters: an error page's first line says enough.
             let error = chain(&error);
             let first_line: String =
@@ -157,20 +209,36 @@ fn protocol_cells(
     // Compressing 20 copies of a large image takes seconds an iteration (gzip of the base64
     // 1080x1920 request: 3.6 s), so a compressed cell takes Criterion's least samples.
     let compressed = config.compression != Compression::None;
-    group.sample_size(if compressed { 10 } else { common::sample_size() });
-    for &id in cells {
-        let request = &runtimes.requests[&id.payload];
-        let bytes = body_len(protocol, request) * id.concurrency;
-        group.throughput(Throughput::Bytes(bytes as u64));
-        let call = || exchange(&client, request, id.concurrency);
-        let warm_up = common::warm_up_time();
-        let measured = stages::requests(group, id, &runtimes.client, warm_up, call);
-        if measured.requests() > 0 {
-            stages.insert(id, measured.means());
+    let sampling = Sampling {
+        samples: if compressed { 10 } else { common::sample_size() },
+        ..loopback_sampling()
+    };
+    let warm_up = ends.sampling(group, sampling).warm_up;
+    ends.on_client(|| {
+        for &id in cells {
+            let request = &runtimes.requests[&id.payload];
+            let bytes = body_len(protocol, request) * id.concurrency;
+            group.throughput(Throughput::Bytes(bytes as u64));
+            let call = || exchange(&client, request, id.concurrency);
+            let measured = stages::requests(group, id, runtimes.client(), warm_up, call);
+            if measured.requests() > 0 {
+                stages.insert(id, measured.means());
+            }
         }
-    }
-    runtimes.server.block_on(server.shutdown()).expect("the server shuts down cleanly");
+    });
+    runtimes.server().block_on(server.shutdown()).expect("the server shuts down cleanly");
     Ok(())
+}
+
+/// How the transport bench samples an id on loopback: Criterion's defaults as
+/// `common::criterion` sets them.
+fn loopback_sampling() -> Sampling {
+    Sampling {
+        samples: common::sample_size(),
+        mode: SamplingMode::Auto,
+        warm_up: common::warm_up_time(),
+        measurement: common::measurement_time(),
+    }
 }
 
 /// One request, or `concurrency` of them at once, and their replies.
@@ -194,28 +262,29 @@ fn floor_cells(
     cells: &[TransportId],
 ) {
     let response = transport::floor::response();
-    let loopback = ListenConfig::default().rest_addr;
-    let server = runtimes
-        .server
-        .block_on(floor::start(loopback, response.clone(), DEFAULT_BODY_LIMIT))
-        .expect("the floor server starts");
+    let ends = &runtimes.ends;
+    let start = floor::start(ends.server_addr(), response.clone(), DEFAULT_BODY_LIMIT);
+    let server = ends.on_server(|| runtimes.server().block_on(start));
+    let server = server.expect("the floor server starts");
     let client = FloorClient::new(server.addr(), response.len());
-    group.sample_size(common::sample_size());
-    for &id in cells {
-        let request = transport::floor::request(&runtimes.requests[&id.payload]);
-        group.throughput(Throughput::Bytes((request.len() * id.concurrency) as u64));
-        common::bench(group, id, |b| {
-            b.to_async(&runtimes.client).iter(|| async {
-                let outcome = if id.concurrency == 1 {
-                    client.exchange(&request).await.map(drop)
-                } else {
-                    client.exchange_concurrent(&request, id.concurrency).await.map(drop)
-                };
-                outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
-            })
-        });
-    }
-    runtimes.server.block_on(server.shutdown()).expect("the floor server shuts down");
+    ends.sampling(group, loopback_sampling());
+    ends.on_client(|| {
+        for &id in cells {
+            let request = transport::floor::request(&runtimes.requests[&id.payload]);
+            group.throughput(Throughput::Bytes((request.len() * id.concurrency) as u64));
+            common::bench(group, id, |b| {
+                b.to_async(runtimes.client()).iter(|| async {
+                    let outcome = if id.concurrency == 1 {
+                        client.exchange(&request).await.map(drop)
+                    } else {
+                        client.exchange_concurrent(&request, id.concurrency).await.map(drop)
+                    };
+                    outcome.unwrap_or_else(|error| panic!("{id}: {}", chain(&error)))
+                })
+            });
+        }
+    });
+    runtimes.server().block_on(server.shutdown()).expect("the floor server shuts down");
 }
 
 /// What one request puts in the HTTP body: JSON or the raw image for REST, a protobuf message

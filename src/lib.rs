@@ -94,6 +94,7 @@ pub mod fixtures;
 pub mod ids;
 #[cfg(feature = "torch")]
 pub mod inference;
+pub mod link;
 pub mod load;
 pub mod messages;
 pub mod planted;

@@ -2,6 +2,8 @@
 //! way a bench names what it measures: a typed id from `servebench::ids`.
 
 #[allow(dead_code)] // only the benches that send requests use it
+pub mod link;
+#[allow(dead_code)] // only the benches that send requests use it
 pub mod stages;
 #[allow(dead_code)] // the benches of servers and models do not use it
 pub mod workload;
@@ -44,12 +46,16 @@ pub fn criterion() -> Criterion {
         servebench::report::run::record(&home, env!("CARGO_CRATE_NAME"))
             .unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
     }
-    let criterion = Criterion::default().sample_size(sample_size()).warm_up_time(warm_up_time());
-    if quick() {
-        criterion.measurement_time(Duration::from_millis(300)).nresamples(10_000)
-    } else {
-        criterion
-    }
+    let criterion = Criterion::default()
+        .sample_size(sample_size())
+        .warm_up_time(warm_up_time())
+        .measurement_time(measurement_time());
+    if quick() { criterion.nresamples(10_000) } else { criterion }
+}
+
+/// How long Criterion measures an id: its 5 s, or 300 ms in the quick mode.
+pub fn measurement_time() -> Duration {
+    if quick() { Duration::from_millis(300) } else { Duration::from_secs(5) }
 }
 
 /// How long Criterion warms an id up: its 3 s, or 100 ms in the quick mode.

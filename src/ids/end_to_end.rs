@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use super::{Device, Family, Group, IdError, counted, family, named};
 use crate::fixtures::{ImageSize, STUDY_SIZES};
-use crate::transport::Route;
+use crate::link::Link;
+use crate::transport::{Body, HttpVersion, Route};
 
 /// The server a route is measured against: servebench's model server on a device with a
 /// batch size, or an external server speaking TorchServe's APIs.
@@ -70,15 +71,47 @@ impl FromStr for Setup {
     }
 }
 
-/// `end_to_end/<route>/<size>/<setup>`: 20 concurrent requests of the study's noise JPEG.
+/// `end_to_end/<route>[@<link>]/<size>/<setup>`: 20 concurrent requests of the study's noise
+/// JPEG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EndToEndId {
     /// How the image travels.
     pub route: Route,
+    /// Where it travels: loopback (written as nothing), or an emulated link.
+    pub link: Link,
     /// The image's size.
     pub size: ImageSize,
     /// The server.
     pub setup: Setup,
+}
+
+impl EndToEndId {
+    /// The routes measured over an emulated link: the study's three columns (REST raw and
+    /// base64 over HTTP/1.1, gRPC) and raw REST over HTTP/2.
+    pub const LINK_ROUTES: [Route; 4] = [
+        Route::Rest(HttpVersion::Http1, Body::Raw),
+        Route::Rest(HttpVersion::Http1, Body::Base64),
+        Route::Rest(HttpVersion::Http2, Body::Raw),
+        Route::Grpc,
+    ];
+
+    /// The ids for `setup` over `link`, in the order the bench runs them: every route and size
+    /// on loopback; over an emulated link, [`LINK_ROUTES`](Self::LINK_ROUTES) at every size,
+    /// for the batch-1 setups only (an external server is not behind the link).
+    pub fn over(link: Link, setup: Setup) -> Vec<Self> {
+        let routes: &[Route] = match link {
+            Link::Loopback => &Route::ALL,
+            Link::Shaped(_) if matches!(setup, Setup::Local { batch: 1, .. }) => &Self::LINK_ROUTES,
+            Link::Shaped(_) => &[],
+        };
+        let mut ids = Vec::new();
+        for &route in routes {
+            for size in STUDY_SIZES {
+                ids.push(Self { route, link, size, setup });
+            }
+        }
+        ids
+    }
 }
 
 family!(EndToEndId, EndToEnd);
@@ -87,7 +120,7 @@ impl Family for EndToEndId {
     const GROUP: Group = Group::EndToEnd;
 
     fn function(&self) -> String {
-        self.route.name().to_owned()
+        format!("{}{}", self.route.name(), self.link.suffix())
     }
 
     fn parameter(&self) -> Option<String> {
@@ -96,22 +129,18 @@ impl Family for EndToEndId {
 
     fn from_segments(segments: &[&str]) -> Option<Self> {
         let [route, size, setup] = segments else { return None };
+        let (route, link) = Link::split(route)?;
         Some(Self {
             route: route.parse().ok()?,
+            link,
             size: size.parse().ok()?,
             setup: setup.parse().ok()?,
         })
     }
 
     fn all() -> Vec<Self> {
-        let mut all = Vec::new();
-        for setup in Setup::LOCAL.into_iter().chain([Setup::External]) {
-            for route in Route::ALL {
-                for size in STUDY_SIZES {
-                    all.push(Self { route, size, setup });
-                }
-            }
-        }
-        all
+        let setups = Setup::LOCAL.into_iter().chain([Setup::External]);
+        let links = || Link::PROFILES.into_iter();
+        setups.flat_map(|setup| links().flat_map(move |link| Self::over(link, setup))).collect()
     }
 }

@@ -299,7 +299,7 @@ macro_rules! as_text {
         }
     };
 }
-use as_text;
+pub(crate) use as_text;
 
 /// The value of `all` named `text` by `name`.
 fn named<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str, text: &str) -> Option<T> {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use super::{Family, Group, Payload, counted, family};
 use crate::error::{UnknownName, by_name};
 use crate::fixtures::STUDY_SIZES;
+use crate::link::Link;
 use crate::transport::{Protocol, TransportConfig};
 
 /// What carries a transport id's requests.
@@ -84,7 +85,21 @@ impl TransportSet {
         }
     }
 
-    /// The set's ids, in the order a bench runs them.
+    /// The set's ids over `link`, in the order a bench runs them: every one on loopback, the
+    /// study's unit alone (`c20`) over an emulated link, where one request's time is the
+    /// link's round trip and wire time, which its check already measures.
+    pub fn ids_over(self, link: Link) -> Vec<TransportId> {
+        let mut ids = self.ids();
+        for id in &mut ids {
+            id.link = link;
+        }
+        if link != Link::Loopback {
+            ids.retain(|id| id.concurrency == TransportId::LINK_CONCURRENCY);
+        }
+        ids
+    }
+
+    /// The set's ids on loopback, in the order a bench runs them.
     pub fn ids(self) -> Vec<TransportId> {
         let carriers: Vec<Carrier> = match self {
             Self::Default => std::iter::once(Carrier::Floor)
@@ -107,7 +122,7 @@ impl TransportSet {
         for carrier in carriers {
             for &payload in &payloads {
                 for concurrency in TransportId::CONCURRENCY {
-                    ids.push(TransportId { carrier, payload, concurrency });
+                    ids.push(TransportId { carrier, payload, concurrency, link: Link::Loopback });
                 }
             }
         }
@@ -129,11 +144,13 @@ impl FromStr for TransportSet {
     }
 }
 
-/// `transport/<carrier>/<payload>/c<concurrency>`.
+/// `transport/<carrier>[@<link>]/<payload>/c<concurrency>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransportId {
     /// How the requests travel.
     pub carrier: Carrier,
+    /// Where they travel: loopback (written as nothing), or an emulated link.
+    pub link: Link,
     /// What each request is.
     pub payload: Payload,
     /// Requests sent at once and timed together (`c1`: one request's latency).
@@ -143,6 +160,9 @@ pub struct TransportId {
 impl TransportId {
     /// The concurrencies the bench measures: one request, and the study's unit of 20.
     pub const CONCURRENCY: [usize; 2] = [1, 20];
+
+    /// The one concurrency measured over an emulated link: the study's unit.
+    pub const LINK_CONCURRENCY: usize = 20;
 
     /// The payloads the configurations are measured on: the smallest request, and the
     /// largest image as base64 and as bytes, where windows and frames matter most.
@@ -159,7 +179,7 @@ impl Family for TransportId {
     const GROUP: Group = Group::Transport;
 
     fn function(&self) -> String {
-        self.carrier.to_string()
+        format!("{}{}", self.carrier, self.link.suffix())
     }
 
     fn parameter(&self) -> Option<String> {
@@ -168,15 +188,19 @@ impl Family for TransportId {
 
     fn from_segments(segments: &[&str]) -> Option<Self> {
         let [carrier, payload, concurrency] = segments else { return None };
+        let (carrier, link) = Link::split(carrier)?;
         Some(Self {
             carrier: carrier.parse().ok()?,
+            link,
             payload: payload.parse().ok()?,
             concurrency: counted('c', concurrency)?,
         })
     }
 
     fn all() -> Vec<Self> {
-        TransportSet::ALL.into_iter().flat_map(TransportSet::ids).collect()
+        let sets = TransportSet::ALL.into_iter();
+        sets.flat_map(|set| Link::PROFILES.into_iter().flat_map(move |link| set.ids_over(link)))
+            .collect()
     }
 }
 
@@ -213,5 +237,22 @@ mod tests {
         assert!(names.iter().any(|name| name == "transport/tcp_floor/binary_1080x1920/c20"));
         assert_eq!(default.len(), 4 * 7 * 2);
         assert_eq!(configs.len(), 17 * 3 * 2);
+    }
+
+    #[test]
+    fn a_link_follows_the_carrier_and_loopback_is_written_as_before() {
+        let slow = Link::shaped(100, 0);
+        let over = TransportSet::Default.ids_over(slow);
+        assert_eq!(over.len(), 4 * 7);
+        let names: Vec<String> = over.iter().map(ToString::to_string).collect();
+        assert!(names.contains(&"transport/grpc@100mbit/binary_1080x1920/c20".to_owned()));
+        assert!(names.contains(&"transport/tcp_floor@100mbit/basic/c20".to_owned()));
+        let configured: TransportId =
+            "transport/grpc+conns_4@1gbit_rtt1ms/basic/c20".parse().unwrap();
+        assert_eq!(configured.link, Link::shaped(1000, 1));
+        assert_eq!(TransportSet::Default.ids_over(Link::Loopback), TransportSet::Default.ids());
+        for wrong in ["transport/grpc@loopback/basic/c20", "transport/grpc@1000mbit/basic/c20"] {
+            assert!(wrong.parse::<TransportId>().is_err(), "{wrong}");
+        }
     }
 }

@@ -19,6 +19,7 @@ use crate::ids::{
     BenchId, Carrier, CodecId, Direction, EndToEndId, Format, Group, InferenceId, Message, Model,
     Payload, PostprocessId, Setup, TransportId, VisionId, VisionStep, Wrapping,
 };
+use crate::link::Link;
 use crate::timing::ClientStage;
 use crate::transport::{Body, HttpVersion, Protocol, Route};
 
@@ -44,6 +45,7 @@ fn setups() -> impl Iterator<Item = Setup> {
 fn study_row(payload: Payload, concurrency: usize) -> [TransportId; 3] {
     Protocol::ALL.map(|protocol| TransportId {
         carrier: Carrier::defaults(protocol),
+        link: Link::Loopback,
         payload,
         concurrency,
     })
@@ -51,12 +53,12 @@ fn study_row(payload: Payload, concurrency: usize) -> [TransportId; 3] {
 
 /// The id of the floor that `payload`'s row is held to.
 fn floor_of(payload: Payload, concurrency: usize) -> TransportId {
-    TransportId { carrier: Carrier::Floor, payload, concurrency }
+    TransportId { carrier: Carrier::Floor, link: Link::Loopback, payload, concurrency }
 }
 
 /// The TorchServe table's row for one size: each route's id.
 fn torchserve_row(size: ImageSize, setup: Setup) -> [EndToEndId; 7] {
-    ROUTES.map(|route| EndToEndId { route, size, setup })
+    ROUTES.map(|route| EndToEndId { route, link: Link::Loopback, size, setup })
 }
 
 /// The stage benches that are the model server's stages one by one, for the chart of `size`
@@ -480,6 +482,7 @@ fn config_tables(results: &Results<'_>, links: &Links) -> Vec<ConfigTable> {
                     let floor = results.get(floor_of(payload, concurrency));
                     let default = results.get(TransportId {
                         carrier: Carrier::defaults(protocol),
+                        link: Link::Loopback,
                         payload,
                         concurrency,
                     });
@@ -521,6 +524,7 @@ fn carriers_measured<'a>(
         .filter(|(id, _)| {
             id.payload == payload
                 && id.concurrency == concurrency
+                && id.link == Link::Loopback
                 && matches!(id.carrier, Carrier::Protocol(p, _) if p == protocol)
         })
         .collect()
@@ -635,7 +639,7 @@ fn transport_scenarios(
             let mut shown = Vec::new();
             for protocol in Protocol::ALL {
                 let carrier = Carrier::defaults(protocol);
-                let default = TransportId { carrier, payload, concurrency };
+                let default = TransportId { carrier, link: Link::Loopback, payload, concurrency };
                 shown.push(default);
                 let measured = carriers_measured(results, payload, concurrency, protocol);
                 shown.extend(fastest(&measured).map(|(id, _)| id).filter(|id| *id != default));
@@ -713,12 +717,9 @@ fn groups(measurements: &BTreeMap<String, Measurement>, links: &Links) -> Vec<Gr
             None => String::new(),
         };
         let over_floor = match id {
-            BenchId::Transport(TransportId {
-                carrier: Carrier::Protocol(..),
-                payload,
-                concurrency,
-            }) => {
-                let floor = measurements.get(&floor_of(payload, concurrency).to_string());
+            BenchId::Transport(id @ TransportId { carrier: Carrier::Protocol(..), .. }) => {
+                let floor = TransportId { carrier: Carrier::Floor, ..id };
+                let floor = measurements.get(&floor.to_string());
                 ratio(Some(measurement), floor)
             }
             _ => None,
@@ -796,6 +797,9 @@ mod tests {
         assert!(looked_up().contains(&BenchId::from(
             "vision/resize/noise_jpeg_360x640".parse::<VisionId>().unwrap()
         )));
-        assert_eq!(EndToEndId::all().len(), 5 * 7 * 3);
+        // Five setups by every route and size on loopback; over each of the five emulated
+        // profiles, the link routes at every size for the two batch-1 setups.
+        let links = EndToEndId::LINK_ROUTES.len() * 3 * 2 * 5;
+        assert_eq!(EndToEndId::all().len(), 5 * 7 * 3 + links);
     }
 }

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::attribution;
+use crate::link::{Link, LinkCheck};
 
 /// The file's name, at the top of Criterion's output folder.
 pub const FILE_NAME: &str = "servebench-runs.json";
@@ -101,6 +102,31 @@ pub fn record_skipped(
 /// What the benches left out, as recorded; empty where nothing was.
 pub fn skipped(criterion_home: &Path) -> io::Result<Skipped> {
     attribution::read(&criterion_home.join(SKIPPED_FILE))
+}
+
+/// The file, beside Criterion's output, keeping what each bench's link checks measured in its
+/// last measuring run: `{"transport": {"100mbit": {"rate_mbit": 95.6, ...}}}`.
+pub const LINKS_FILE: &str = "servebench-links.json";
+
+/// Each bench's link checks, by link.
+pub type LinkChecks = BTreeMap<String, BTreeMap<Link, LinkCheck>>;
+
+/// Records `bench`'s link checks of this run, replacing its earlier checks of the same links
+/// and keeping the rest (a run over `100mbit` leaves an earlier run's `1gbit` in place, as
+/// Criterion leaves its results).
+pub fn record_links(
+    criterion_home: &Path,
+    bench: &str,
+    checks: BTreeMap<Link, LinkCheck>,
+) -> io::Result<()> {
+    let mut kept = link_checks(criterion_home)?.remove(bench).unwrap_or_default();
+    kept.extend(checks);
+    attribution::merge(&criterion_home.join(LINKS_FILE), [(bench.to_owned(), kept)].into())
+}
+
+/// The link checks the benches recorded; empty where none were.
+pub fn link_checks(criterion_home: &Path) -> io::Result<LinkChecks> {
+    attribution::read(&criterion_home.join(LINKS_FILE))
 }
 
 /// Every bench's recorded run in `criterion_home`, by bench name; none when no bench recorded.

@@ -1,0 +1,100 @@
+//! An emulated link: two namespaces of this process's own, the client's and the server's,
+//! joined by a veth pair and shaped on both ends, so each direction is held to the profile's
+//! rate (`tbf`) and, with `netem`, delayed by half its round trip.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::namespace::Namespace;
+use super::{CLIENT_IP, Link, LinkError, SERVER_IP, Shape};
+
+/// The veth pair's name on both sides (each in its own namespace, so they do not clash).
+const DEVICE: &str = "sbveth";
+
+/// The shortest a token bucket's burst is: one full-size frame more than a 64 KiB segment
+/// offload, so the bucket never has to split what TCP hands it at low rates.
+const MIN_BURST: u64 = 64 * 1024 + 1514;
+
+/// A link between a client namespace and a server namespace, shaped as its profile says.
+/// Dropping it (and whatever still holds a socket in its namespaces) deletes both namespaces,
+/// the veth pair and the qdiscs.
+#[derive(Debug)]
+pub struct Emulated {
+    link: Link,
+    client: Namespace,
+    server: Namespace,
+}
+
+impl Emulated {
+    /// Builds the link `shape` describes: two namespaces, the veth pair between them, the
+    /// addresses ([`CLIENT_IP`], [`SERVER_IP`]) and the qdiscs. Fails without the privileges
+    /// ([`LinkError::Unprivileged`]), without `ip` and `tc`, or, for a round trip, without
+    /// `netem` ([`LinkError::NoNetem`]); what it made before failing goes with it.
+    pub fn new(shape: Shape) -> Result<Self, LinkError> {
+        let link = Link::Shaped(shape);
+        let client = Namespace::new()?;
+        let server = Namespace::new()?;
+        let server_tid = server.thread_id().to_string();
+        let peer = ["link", "add", DEVICE, "type", "veth", "peer", "name", DEVICE];
+        client.run("ip", &[&peer[..], &["netns", &server_tid]].concat())?;
+        for (namespace, ip) in [(&client, CLIENT_IP), (&server, SERVER_IP)] {
+            namespace.run("ip", &["addr", "add", &format!("{ip}/30"), "dev", DEVICE])?;
+            namespace.run("ip", &["link", "set", DEVICE, "up"])?;
+            namespace.run("ip", &["link", "set", "lo", "up"])?;
+            shape_egress(namespace, shape)?;
+        }
+        Ok(Self { link, client, server })
+    }
+
+    /// The link's profile.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// The client's end: connect from here (enter it, or use its runtime).
+    pub fn client(&self) -> &Namespace {
+        &self.client
+    }
+
+    /// The server's end: bind here.
+    pub fn server(&self) -> &Namespace {
+        &self.server
+    }
+
+    /// The address a server in [`server`](Self::server) binds: its end of the link, `port`
+    /// (0: any).
+    pub fn server_addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(SERVER_IP), port)
+    }
+}
+
+/// Shapes what leaves `namespace` over the link: a token bucket at the profile's rate, behind
+/// `netem`'s delay of half the round trip where there is one.
+fn shape_egress(namespace: &Namespace, shape: Shape) -> Result<(), LinkError> {
+    let bytes_per_second = u64::from(shape.mbit) * 1_000_000 / 8;
+    // A bucket of a millisecond's bytes (1.25 MB at 10 Gbit/s) is refilled often enough for
+    // the kernel's timers; its queue holds 20 ms of traffic, a switch's deep buffer, so TCP
+    // meets the rate rather than losses.
+    let burst = (bytes_per_second / 1000).max(MIN_BURST);
+    let limit = (bytes_per_second / 50).max(4 * burst);
+    let rate = format!("{}mbit", shape.mbit);
+    let (burst, limit) = (burst.to_string(), limit.to_string());
+    let tbf = ["tbf", "rate", &rate, "burst", &burst, "limit", &limit];
+    let device = ["qdisc", "replace", "dev", DEVICE];
+    if shape.rtt_ms == 0 {
+        return namespace.run("tc", &[&device[..], &["root"], &tbf].concat());
+    }
+    // netem holds each packet for the one-way delay: its queue must hold that long's packets.
+    let one_way_us = u64::from(shape.rtt_ms) * 500;
+    let in_flight = bytes_per_second * one_way_us / 1_000_000 / 1500;
+    let packets = (2 * in_flight).max(1000).to_string();
+    let delay = format!("{one_way_us}us");
+    let netem = ["root", "handle", "1:", "netem", "delay", &delay, "limit", &packets];
+    namespace.run("tc", &[&device[..], &netem].concat()).map_err(|error| match error {
+        LinkError::Command { stderr, .. } if stderr.contains("unknown") => {
+            LinkError::NoNetem(Link::Shaped(shape))
+        }
+        other => other,
+    })?;
+    let child = ["qdisc", "add", "dev", DEVICE, "parent", "1:1", "handle", "10:"];
+    namespace.run("tc", &[&child[..], &tbf].concat())
+}
