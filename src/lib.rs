@@ -26,7 +26,10 @@
 //! id is a typed value from [`ids`]: benches name what they measure with it, and the report
 //! and the tests look results up by it. [`load`] drives any route at a concurrency or a rate
 //! instead of the study's 20 at once: latency percentiles, throughput and the server's stages
-//! per load point (`servebench load`).
+//! per load point (`servebench load`). [`link`] moves the two ends apart: client and server in
+//! network namespaces of their own, joined by a veth pair shaped to a profile's rate (and round
+//! trip), checked before use, so the transport and end-to-end benches can cross `100mbit` as
+//! well as loopback.
 //!
 //! Layers import downward: the stages know nothing of servers or clients; [`transport`] is
 //! what both ends agree on (protocols, routes, a [`Target`](transport::Target), the body

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use servebench::attribution::{self, StageMeans};
 use servebench::ids::{BenchId, Group, TransportId};
+use servebench::link::{Link, LinkCheck};
 use servebench::load::{LoadConfig, Point, StageSummary, Summary};
 use servebench::report::compare::judge::{Judgement, Verdict};
 use servebench::report::compare::noise::NoiseProfile;
@@ -364,6 +365,82 @@ fn transport_requests_are_charted_stage_by_stage_at_defaults_and_fastest() {
     let html = std::fs::read_to_string(&written.html).unwrap();
     let html = html.split("Where a transport request").nth(1).unwrap();
     assert!(html.contains("<svg") && html.contains("<td>grpc+window_16m+frame_1m</td>"), "{html}");
+}
+
+#[test]
+fn links_get_their_tables_their_checks_and_a_chart_against_bandwidth() {
+    let dir = common::TempDir::new("report-links");
+    let home = dir.0.join("criterion");
+    // Twenty 2.5 MB bodies an iteration: 4 s of wire time at 100 Mbit/s, 0.4 s at 1 Gbit/s.
+    let carriers = [("tcp_floor", 0.9), ("rest_h1", 1.0), ("rest_h2", 1.1), ("grpc", 1.2)];
+    for (link, wire) in [("", 0.0), ("@1gbit", 0.4), ("@100mbit", 4.0)] {
+        for (carrier, overhead) in carriers {
+            let text = format!("transport/{carrier}{link}/binary_1080x1920/c20");
+            let seconds = wire * 1.05 + 0.05 * overhead;
+            let bytes = r#"{"Bytes": 50000000}"#;
+            criterion_bench(&home, "new", id(&text), bytes, &around(seconds * 1e9));
+        }
+    }
+    let check = |link: &str, rate_mbit: f64, transfer_ms: f64| LinkCheck {
+        link: link.parse().unwrap(),
+        rtt_ms: 0.02,
+        rate_mbit,
+        bulk_bytes: 4_000_000,
+        transfer_bytes: 2_400_000,
+        transfer_ms,
+    };
+    let checks: BTreeMap<Link, LinkCheck> =
+        [check("1gbit", 956.5, 20.1), check("100mbit", 95.6, 200.7)]
+            .into_iter()
+            .map(|check| (check.link, check))
+            .collect();
+    run::record_links(&home, "transport", checks).unwrap();
+    let why =
+        "the kernel has no netem qdisc (sch_netem), so 100mbit_rtt20ms cannot add its round trip";
+    let skipped = [("transport/*@100mbit_rtt20ms".to_owned(), why.to_owned())].into();
+    run::record_skipped(&home, "transport", skipped).unwrap();
+    let out = dir.0.join("servebench");
+    let written = render::report(&report_config(home, &out)).unwrap();
+    let markdown = std::fs::read_to_string(&written.markdown).unwrap();
+
+    // Loopback's table first, then each link's, fastest first, its check beside it.
+    let loopback = markdown.find("### c20\n").expect(&markdown);
+    let gigabit = markdown.find("### c20 over 1gbit").expect(&markdown);
+    let slow = markdown.find("### c20 over 100mbit").expect(&markdown);
+    assert!(loopback < gigabit && gigabit < slow, "{markdown}");
+    let slow_table = &markdown[slow..];
+    assert!(
+        slow_table.contains(
+            "Link check: 100mbit: 95.6 Mbit/s (configured 100), round trip 0.02 ms (configured \
+             0), 2.4 MB in 200.7 ms (wire time 192.0 ms)."
+        ),
+        "{slow_table}"
+    );
+    // The row's wire time: 50 MB at 100 Mbit/s.
+    let row = slow_table.lines().find(|line| line.starts_with("| binary_1080x1920 |")).unwrap();
+    assert!(row.starts_with("| binary_1080x1920 | 4.00 s | 4.2"), "{row}");
+    assert!(
+        markdown.contains(&format!("Not in this run: transport/*@100mbit_rtt20ms/... ({why})."))
+    );
+
+    let section = markdown.split("## Over links: time against bandwidth").nth(1).expect(&markdown);
+    let section = section.split("\n## ").next().unwrap();
+    assert!(
+        section.contains(
+            "| 1gbit | transport | 956.5 of 1000 | 0.02 of 0 | 20.1 ms (wire time 19.2 ms) |"
+        ),
+        "{section}"
+    );
+    assert!(
+        section.contains("| seconds per 20 requests | 100mbit | 1gbit | loopback |"),
+        "{section}"
+    );
+    assert!(section.contains("| grpc raw | 4.260 | 0.480 | 0.060 |"), "{section}");
+    assert!(section.contains("| wire time, raw | 4.000 | 0.400 | — |"), "{section}");
+    // Base64 was not measured: neither its lines nor its wire time.
+    assert!(!section.contains("base64"), "{section}");
+    let svg = std::fs::read_to_string(out.join("links_1080x1920.svg")).unwrap();
+    assert!(svg.contains("wire time, raw") && svg.contains("100mbit"), "{svg}");
 }
 
 /// The README's findings are its kept run rendered (`servebench report --criterion

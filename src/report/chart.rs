@@ -211,3 +211,117 @@ pub fn latency_curve(title: &str, points: &[CurvePoint]) -> Result<String, Strin
     }
     Ok(svg)
 }
+
+/// One line on a chart of time against link bandwidth.
+pub struct LinkSeries {
+    /// What it is (`grpc binary`, `wire time, base64`).
+    pub label: String,
+    /// Seconds at each of the chart's links, where measured.
+    pub seconds: Vec<Option<f64>>,
+    /// How it is drawn.
+    pub style: LinkStyle,
+}
+
+/// How a [`LinkSeries`] is drawn.
+#[derive(Clone, Copy)]
+pub enum LinkStyle {
+    /// A measured carrier: its color (one per carrier, from the key's order), solid for the
+    /// raw image and thin for base64.
+    Measured {
+        /// Which carrier, from 0.
+        carrier: usize,
+        /// The base64 encoding (a thinner line and hollow markers).
+        base64: bool,
+    },
+    /// The wire time of an encoding's bytes: grey and dashed, the floor.
+    Wire,
+}
+
+/// The carriers' colors on a link chart: the floor, then the protocols.
+const CARRIER_COLORS: [RGBColor; 4] = [
+    RGBColor(0x5d, 0x6d, 0x7e),
+    RGBColor(0x42, 0x85, 0xf4),
+    RGBColor(0x34, 0xa8, 0x53),
+    RGBColor(0xea, 0x43, 0x35),
+];
+
+/// An SVG of time (log scale) against the links in `links` (left to right, slowest first),
+/// a line per series; a series skips the links it was not measured on.
+pub fn link_curves(title: &str, links: &[String], series: &[LinkSeries]) -> Result<String, String> {
+    let mut svg = String::new();
+    let values = || series.iter().flat_map(|s| s.seconds.iter().flatten().copied());
+    let y_min = values().filter(|s| *s > 0.0).fold(f64::INFINITY, f64::min).min(1.0) / 1.5;
+    let y_max = values().fold(0.0, f64::max).max(y_min * 10.0) * 1.5;
+    let x_max = links.len().max(1) as f64 - 0.5;
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 460)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let root = root.titled(title, ("sans-serif", 18)).map_err(|e| e.to_string())?;
+        let (plot, key) = root.split_horizontally(WIDTH - KEY_WIDTH - 40);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5..x_max, (y_min..y_max).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_labels(links.len())
+            .x_label_formatter(&|x| {
+                let index = x.round();
+                let on_link = (x - index).abs() < 1e-6 && index >= 0.0;
+                on_link.then(|| links.get(index as usize).cloned()).flatten().unwrap_or_default()
+            })
+            .x_desc("link")
+            .y_desc("seconds per 20 requests (median, log)")
+            .y_label_formatter(&|s| format!("{s}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for line in series {
+            let points: Vec<(f64, f64)> = line
+                .seconds
+                .iter()
+                .enumerate()
+                .filter_map(|(x, s)| s.map(|s| (x as f64, s.max(y_min))))
+                .collect();
+            match line.style {
+                LinkStyle::Wire => {
+                    let style = RGBColor(0x9e, 0x9e, 0x9e).stroke_width(2);
+                    chart
+                        .draw_series(DashedLineSeries::new(points, 6, 4, style))
+                        .map_err(|e| e.to_string())?;
+                }
+                LinkStyle::Measured { carrier, base64 } => {
+                    let color = CARRIER_COLORS[carrier % CARRIER_COLORS.len()];
+                    let width = if base64 { 1 } else { 2 };
+                    chart
+                        .draw_series(LineSeries::new(points.clone(), color.stroke_width(width)))
+                        .map_err(|e| e.to_string())?;
+                    let markers = points.iter().map(|&point| {
+                        let style = if base64 { color.stroke_width(1) } else { color.filled() };
+                        Circle::new(point, 4, style)
+                    });
+                    chart.draw_series(markers).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+        for (row, line) in series.iter().enumerate() {
+            let y = 20 + KEY_LINE as i32 * row as i32;
+            let swatch = [(8, y + 6), (30, y + 6)];
+            let element = match line.style {
+                LinkStyle::Wire => {
+                    PathElement::new(swatch, RGBColor(0x9e, 0x9e, 0x9e).stroke_width(2))
+                }
+                LinkStyle::Measured { carrier, base64 } => {
+                    let color = CARRIER_COLORS[carrier % CARRIER_COLORS.len()];
+                    PathElement::new(swatch, color.stroke_width(if base64 { 1 } else { 3 }))
+                }
+            };
+            key.draw(&element).map_err(|e| e.to_string())?;
+            key.draw(&Text::new(line.label.clone(), (36, y), ("sans-serif", 12)))
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod compare;
 pub mod criterion;
 pub mod instructions;
+pub mod link;
 pub mod load;
 pub mod render;
 pub mod run;

@@ -41,24 +41,53 @@ fn setups() -> impl Iterator<Item = Setup> {
     Setup::LOCAL.into_iter().chain([Setup::External])
 }
 
-/// The study's table row for `payload`: each protocol's id at its defaults, gRPC last.
-fn study_row(payload: Payload, concurrency: usize) -> [TransportId; 3] {
+/// The study's table row for `payload` over `link`: each protocol's id at its defaults, gRPC
+/// last.
+fn study_row(payload: Payload, concurrency: usize, link: Link) -> [TransportId; 3] {
     Protocol::ALL.map(|protocol| TransportId {
         carrier: Carrier::defaults(protocol),
-        link: Link::Loopback,
+        link,
         payload,
         concurrency,
     })
 }
 
 /// The id of the floor that `payload`'s row is held to.
-fn floor_of(payload: Payload, concurrency: usize) -> TransportId {
-    TransportId { carrier: Carrier::Floor, link: Link::Loopback, payload, concurrency }
+fn floor_of(payload: Payload, concurrency: usize, link: Link) -> TransportId {
+    TransportId { carrier: Carrier::Floor, link, payload, concurrency }
 }
 
-/// The TorchServe table's row for one size: each route's id.
+/// The TorchServe table's row for one size on loopback: each route's id.
 fn torchserve_row(size: ImageSize, setup: Setup) -> [EndToEndId; 7] {
     ROUTES.map(|route| EndToEndId { route, link: Link::Loopback, size, setup })
+}
+
+/// The TorchServe table's row for one size over `link`: the routes measured over it, in the
+/// table's order.
+fn torchserve_ids(size: ImageSize, setup: Setup, link: Link) -> Vec<EndToEndId> {
+    let over = EndToEndId::over(link, setup);
+    let row = torchserve_row(size, setup).map(|id| EndToEndId { link, ..id });
+    row.into_iter().filter(|id| over.contains(id)).collect()
+}
+
+/// The links `group`'s results crossed: loopback first, then the emulated links from the
+/// fastest to the slowest, so the network's share grows down the report.
+fn links_measured(results: &Results<'_>, group: Group) -> Vec<Link> {
+    let mut links: Vec<Link> = results
+        .0
+        .keys()
+        .filter_map(|id| match id {
+            BenchId::Transport(id) if group == Group::Transport => Some(id.link),
+            BenchId::EndToEnd(id) if group == Group::EndToEnd => Some(id.link),
+            _ => None,
+        })
+        .collect();
+    links.sort_by_key(|link| {
+        let shape = link.shape().map(|shape| (std::cmp::Reverse(shape.mbit), shape.rtt_ms));
+        (link.shape().is_some(), shape)
+    });
+    links.dedup();
+    links
 }
 
 /// The stage benches that are the model server's stages one by one, for the chart of `size`
@@ -88,8 +117,8 @@ pub fn looked_up() -> Vec<BenchId> {
     let mut ids: Vec<BenchId> = Vec::new();
     for concurrency in CONCURRENCY {
         for payload in Payload::all() {
-            ids.extend(study_row(payload, concurrency).map(BenchId::from));
-            ids.push(floor_of(payload, concurrency).into());
+            ids.extend(study_row(payload, concurrency, Link::Loopback).map(BenchId::from));
+            ids.push(floor_of(payload, concurrency, Link::Loopback).into());
         }
     }
     for setup in setups() {
@@ -165,6 +194,9 @@ pub fn report(config: &ReportConfig) -> io::Result<Written> {
     for section in &context.load {
         std::fs::write(config.out.join(&section.svg_file), &section.svg)?;
     }
+    for chart in context.links.iter().flat_map(|links| &links.charts) {
+        std::fs::write(config.out.join(&chart.svg_file), &chart.svg)?;
+    }
     let environment = templates::environment(config.templates.as_deref())?;
     let written = Written {
         html: config.out.join("report.html"),
@@ -201,6 +233,15 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
     let stages = attribution::read(&attribution::path(home, Group::EndToEnd))?;
     let transport_stages = attribution::read(&attribution::path(home, Group::Transport))?;
     let links = Links::new(&config.criterion_home, &config.out);
+    let checks = run::link_checks(home)?;
+    let latest_checks: BTreeMap<Link, String> = super::link::latest(&checks)
+        .into_iter()
+        .map(|(link, (_, check))| (link, check.to_string()))
+        .collect();
+    let transport_links = links_measured(&results, Group::Transport);
+    let get = |id: TransportId| results.get(id);
+    let link_section =
+        super::link::section(&get, &transport_links, &checks).map_err(io::Error::other)?;
     let (run, run_recorded) = match run::summarize(&run::recorded(&config.criterion_home)?) {
         Some(recorded) => (recorded, true),
         None => (RunInfo::here(), false),
@@ -210,11 +251,12 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         run_recorded,
         results_written: super::written_span(measurements.values()),
         baseline: config.baseline.clone(),
-        study: study_tables(&results, &links),
+        study: study_tables(&results, &links, &latest_checks),
         configs: config_tables(&results, &links),
         torchserve: torchserve_tables(&results, &links),
         scenarios: scenarios(&results, &stages, &links)?,
         transport_scenarios: transport_scenarios(&results, &transport_stages, &links)?,
+        links: link_section,
         load: super::load::sections(&config.load)?,
         segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
@@ -252,6 +294,9 @@ struct Context {
     /// Where a transport request's time went: per payload and concurrency, each protocol at
     /// its defaults and at its fastest configuration.
     transport_scenarios: Vec<Scenario>,
+    /// The links the transport bench crossed: their checks and time against bandwidth; none
+    /// when it crossed loopback only.
+    links: Option<super::link::LinkSection>,
     /// The latest `servebench load` run of each workload.
     load: Vec<super::load::LoadSection>,
     /// The charts' segments, as the tables head their columns.
@@ -277,6 +322,12 @@ struct Cell {
 #[derive(Serialize)]
 struct StudyTable {
     concurrency: String,
+    /// The link crossed: empty for loopback.
+    link: String,
+    /// What the link's check measured, where it was checked.
+    check: Option<String>,
+    /// Whether the rows have a wire time (over an emulated link).
+    has_wire: bool,
     /// Whether the run measured the floor (runs before it was added did not).
     has_floor: bool,
     rows: Vec<StudyRow>,
@@ -285,6 +336,9 @@ struct StudyTable {
 #[derive(Serialize)]
 struct StudyRow {
     payload: String,
+    /// The request bodies' wire time at the link's rate (REST's bodies: the JSON, or the raw
+    /// image), over an emulated link.
+    wire: Option<String>,
     /// The same bytes over plain TCP.
     floor: Option<Cell>,
     cells: Vec<Option<Cell>>,
@@ -439,17 +493,33 @@ fn ratio(slower: Option<&Measurement>, faster: Option<&Measurement>) -> Option<S
         .map(|(slower, faster)| format!("x{:.2}", slower.median.point / faster.median.point))
 }
 
-fn study_tables(results: &Results<'_>, links: &Links) -> Vec<StudyTable> {
-    CONCURRENCY
+/// The study's table at each concurrency on loopback, then at `c20` over each emulated link
+/// the run crossed, with its check (`checks`, by link) and each row's wire time.
+fn study_tables(
+    results: &Results<'_>,
+    links: &Links,
+    checks: &BTreeMap<Link, String>,
+) -> Vec<StudyTable> {
+    let cells = links_measured(results, Group::Transport)
         .into_iter()
-        .filter_map(|concurrency| {
+        .flat_map(|link| CONCURRENCY.map(|concurrency| (link, concurrency)));
+    cells
+        .filter_map(|(link, concurrency)| {
             let rows: Vec<StudyRow> = Payload::all()
                 .into_iter()
                 .filter_map(|payload| {
-                    let found = study_row(payload, concurrency).map(|id| results.get(id));
-                    let floor = results.get(floor_of(payload, concurrency));
+                    let found = study_row(payload, concurrency, link).map(|id| results.get(id));
+                    let floor = results.get(floor_of(payload, concurrency, link));
+                    let wire =
+                        link.shape().zip(found[0]).and_then(|(shape, m)| match m.throughput {
+                            Some(Throughput::Bytes(n) | Throughput::BytesDecimal(n)) => {
+                                Some(duration(shape.wire_time(n).as_secs_f64() * 1e9))
+                            }
+                            _ => None,
+                        });
                     found.iter().any(Option::is_some).then(|| StudyRow {
                         payload: payload.to_string(),
+                        wire,
                         floor: floor.map(|m| links.cell(m)),
                         cells: found.iter().map(|m| m.map(|m| links.cell(m))).collect(),
                         over_floor: found.iter().map(|&m| ratio(m, floor)).collect(),
@@ -460,6 +530,9 @@ fn study_tables(results: &Results<'_>, links: &Links) -> Vec<StudyTable> {
             let has_floor = rows.iter().any(|row| row.floor.is_some());
             (!rows.is_empty()).then(|| StudyTable {
                 concurrency: format!("c{concurrency}"),
+                link: if link == Link::Loopback { String::new() } else { link.to_string() },
+                check: checks.get(&link).cloned(),
+                has_wire: link != Link::Loopback,
                 has_floor,
                 rows,
             })
@@ -479,7 +552,7 @@ fn config_tables(results: &Results<'_>, links: &Links) -> Vec<ConfigTable> {
                         continue;
                     }
                     let (best, best_m) = fastest(&measured).expect("two or more were measured");
-                    let floor = results.get(floor_of(payload, concurrency));
+                    let floor = results.get(floor_of(payload, concurrency, Link::Loopback));
                     let default = results.get(TransportId {
                         carrier: Carrier::defaults(protocol),
                         link: Link::Loopback,
@@ -555,14 +628,18 @@ fn fastest<'a>(
     measured.iter().copied().min_by(|a, b| a.1.median.point.total_cmp(&b.1.median.point))
 }
 
+/// The TorchServe experiment's table per setup on loopback, then over each emulated link the
+/// run crossed, with the routes measured over it.
 fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTable> {
+    let crossed = links_measured(results, Group::EndToEnd);
     setups()
-        .filter_map(|setup| {
+        .flat_map(|setup| crossed.iter().map(move |&link| (setup, link)))
+        .filter_map(|(setup, link)| {
             let rows: Vec<TorchServeRow> = STUDY_SIZES
                 .iter()
                 .filter_map(|&size| {
                     // The study's unit: seconds, interval included.
-                    let cells: Vec<Option<Cell>> = torchserve_row(size, setup)
+                    let cells: Vec<Option<Cell>> = torchserve_ids(size, setup, link)
                         .iter()
                         .map(|id| results.get(*id).map(|m| links.cell_in(m, seconds)))
                         .collect();
@@ -572,9 +649,10 @@ fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTabl
                         .then(|| TorchServeRow { size: size.to_string(), cells })
                 })
                 .collect();
+            let routes = torchserve_ids(STUDY_SIZES[0], setup, link).into_iter();
             (!rows.is_empty()).then(|| TorchServeTable {
-                setup: setup.to_string(),
-                routes: ROUTES.iter().map(ToString::to_string).collect(),
+                setup: format!("{setup}{}", link.suffix()),
+                routes: routes.map(|id| id.route.to_string()).collect(),
                 rows,
             })
         })
@@ -605,9 +683,10 @@ fn scenarios(
     links: &Links,
 ) -> io::Result<Vec<Scenario>> {
     let mut scenarios = Vec::new();
-    for setup in setups() {
+    let crossed = links_measured(results, Group::EndToEnd);
+    for (setup, link) in setups().flat_map(|setup| crossed.iter().map(move |&link| (setup, link))) {
         for size in STUDY_SIZES {
-            let found: Vec<(String, &StageMeans)> = torchserve_row(size, setup)
+            let found: Vec<(String, &StageMeans)> = torchserve_ids(size, setup, link)
                 .iter()
                 .filter_map(|id| stages.get(id).map(|means| (id.route.to_string(), means)))
                 .collect();
@@ -618,7 +697,7 @@ fn scenarios(
                 .into_iter()
                 .filter_map(|id| results.get(id).map(|m| links.cell(m)))
                 .collect();
-            let named = (Group::EndToEnd, size.to_string(), setup.to_string());
+            let named = (Group::EndToEnd, size.to_string(), format!("{setup}{}", link.suffix()));
             scenarios.push(scenario(named, &found, stage_benches)?);
         }
     }
@@ -634,15 +713,20 @@ fn transport_scenarios(
     links: &Links,
 ) -> io::Result<Vec<Scenario>> {
     let mut scenarios = Vec::new();
-    for concurrency in CONCURRENCY {
+    let cells = links_measured(results, Group::Transport)
+        .into_iter()
+        .flat_map(|link| CONCURRENCY.map(|concurrency| (link, concurrency)));
+    for (link, concurrency) in cells {
         for payload in Payload::all() {
             let mut shown = Vec::new();
             for protocol in Protocol::ALL {
                 let carrier = Carrier::defaults(protocol);
-                let default = TransportId { carrier, link: Link::Loopback, payload, concurrency };
+                let default = TransportId { carrier, link, payload, concurrency };
                 shown.push(default);
-                let measured = carriers_measured(results, payload, concurrency, protocol);
-                shown.extend(fastest(&measured).map(|(id, _)| id).filter(|id| *id != default));
+                if link == Link::Loopback {
+                    let measured = carriers_measured(results, payload, concurrency, protocol);
+                    shown.extend(fastest(&measured).map(|(id, _)| id).filter(|id| *id != default));
+                }
             }
             let found: Vec<(String, &StageMeans)> = shown
                 .iter()
@@ -659,8 +743,12 @@ fn transport_scenarios(
                 })
                 .filter_map(|id| results.get(id).map(|m| links.cell(m)))
                 .collect();
-            let named = (Group::Transport, payload.to_string(), format!("c{concurrency}"));
-            scenarios.push(scenario(named, &found, stage_benches)?);
+            let setup = format!("c{concurrency}{}", link.suffix());
+            scenarios.push(scenario(
+                (Group::Transport, payload.to_string(), setup),
+                &found,
+                stage_benches,
+            )?);
         }
     }
     Ok(scenarios)

@@ -45,7 +45,7 @@ pub fn save(home: &Path, baseline: &str, into: &Path) -> io::Result<usize> {
     // Relative to either folder.
     let stages =
         [Group::EndToEnd, Group::Transport].map(|group| attribution::path(Path::new(""), group));
-    let records = [Path::new(run::FILE_NAME), Path::new(run::SKIPPED_FILE)];
+    let records = [run::FILE_NAME, run::SKIPPED_FILE, run::LINKS_FILE].map(Path::new);
     for file in records.into_iter().chain(stages.iter().map(PathBuf::as_path)) {
         if home.join(file).is_file() {
             std::fs::create_dir_all(into.join(file).parent().unwrap_or(into))?;
