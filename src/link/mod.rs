@@ -4,7 +4,7 @@
 //! from the kernel's own parts, not a proxy: the client and the server each in a network
 //! namespace of this process's own ([`namespace`]), joined by a veth pair, bandwidth shaped by
 //! a `tbf` qdisc on both ends and, where the kernel has `netem`, half the round trip delayed on
-//! each ([`Emulated`]). Before anything is measured over it, [`check`] times a bulk transfer
+//! each ([`Emulated`]). Before anything is measured over it, [`check()`] times a bulk transfer
 //! and a round trip over the link and holds them to what the profile claims.
 //!
 //! A link is a named value ([`Link`]): `loopback`, or a rate and an optional round trip,
