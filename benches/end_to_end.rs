@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use servebench::attribution::{self, Attribution};
+use servebench::attribution::Attribution;
 use servebench::client::torchserve::ModelClient;
 use servebench::error::chain;
 use servebench::fixtures::{self, ImageSize, ImageSpec, STUDY_SIZES};
@@ -156,14 +156,7 @@ fn end_to_end(c: &mut Criterion) {
     }
     group.finish();
     if common::measuring() {
-        let home = attribution::criterion_home();
-        let bench = Group::EndToEnd.bench();
-        let recorded = servebench::report::run::record_skipped(&home, bench, skipped)
-            .and_then(|()| servebench::report::run::record_links(&home, bench, checks));
-        recorded.unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
-        let path = attribution::path(&home, Group::EndToEnd);
-        attribution::merge(&path, attribution)
-            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        stages::record(Group::EndToEnd, skipped, checks, attribution);
     }
 }
 

@@ -44,7 +44,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use servebench::attribution::{self, Attribution};
+use servebench::attribution::Attribution;
 use servebench::client::floor::FloorClient;
 use servebench::client::{ClientError, Reply, StudyClient};
 use servebench::codec::json;
@@ -146,14 +146,7 @@ fn transport(c: &mut Criterion) {
     }
     group.finish();
     if common::measuring() {
-        let home = attribution::criterion_home();
-        let bench = Group::Transport.bench();
-        let recorded = servebench::report::run::record_skipped(&home, bench, skipped)
-            .and_then(|()| servebench::report::run::record_links(&home, bench, checks));
-        recorded.unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
-        let path = attribution::path(&home, Group::Transport);
-        attribution::merge(&path, stages)
-            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        stages::record(Group::Transport, skipped, checks, stages);
     }
 }
 

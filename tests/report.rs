@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use servebench::attribution::{self, StageMeans};
-use servebench::ids::{BenchId, Group, TransportId};
+use servebench::fixtures::STUDY_SIZES;
+use servebench::ids::{BenchId, Carrier, Group, Payload, TransportId};
 use servebench::link::{Link, LinkCheck};
 use servebench::load::{LoadConfig, Point, StageSummary, Summary};
 use servebench::report::compare::judge::{Judgement, Verdict};
@@ -21,6 +22,7 @@ use servebench::report::render::{self, ReportConfig};
 use servebench::report::run::{self, RunInfo};
 use servebench::report::snapshot;
 use servebench::timing::{ClientStage, Stage};
+use servebench::transport::Protocol;
 
 /// The report of the latest run under `home`, written into `out` with the built-in templates.
 fn report_config(home: PathBuf, out: &Path) -> ReportConfig {
@@ -372,13 +374,16 @@ fn links_get_their_tables_their_checks_and_a_chart_against_bandwidth() {
     let dir = common::TempDir::new("report-links");
     let home = dir.0.join("criterion");
     // Twenty 2.5 MB bodies an iteration: 4 s of wire time at 100 Mbit/s, 0.4 s at 1 Gbit/s.
-    let carriers = [("tcp_floor", 0.9), ("rest_h1", 1.0), ("rest_h2", 1.1), ("grpc", 1.2)];
-    for (link, wire) in [("", 0.0), ("@1gbit", 0.4), ("@100mbit", 4.0)] {
+    let [h1, h2, grpc] = Protocol::ALL.map(Carrier::defaults);
+    let carriers = [(Carrier::Floor, 0.9), (h1, 1.0), (h2, 1.1), (grpc, 1.2)];
+    let links = [(Link::Loopback, 0.0), (Link::shaped(1000, 0), 0.4), (Link::shaped(100, 0), 4.0)];
+    for (link, wire) in links {
         for (carrier, overhead) in carriers {
-            let text = format!("transport/{carrier}{link}/binary_1080x1920/c20");
+            let payload = Payload::Binary(STUDY_SIZES[2]);
+            let id = TransportId { carrier, link, payload, concurrency: 20 };
             let seconds = wire * 1.05 + 0.05 * overhead;
             let bytes = r#"{"Bytes": 50000000}"#;
-            criterion_bench(&home, "new", id(&text), bytes, &around(seconds * 1e9));
+            criterion_bench(&home, "new", id.into(), bytes, &around(seconds * 1e9));
         }
     }
     let check = |link: &str, rate_mbit: f64, transfer_ms: f64| LinkCheck {

@@ -7,10 +7,17 @@ use std::time::{Duration, Instant};
 
 use criterion::BenchmarkGroup;
 use criterion::measurement::WallTime;
-use servebench::attribution::StageSums;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use servebench::attribution::{self, StageMeans, StageSums};
 use servebench::client::{ClientError, Reply};
 use servebench::error::chain;
 use servebench::ids::BenchId;
+use servebench::ids::Group;
+use servebench::link::{Link, LinkCheck};
+use servebench::report::run;
 use tokio::runtime::Runtime;
 
 /// Benches `id` on `runtime`, one iteration being `call`'s requests (sent together, timed as
@@ -79,4 +86,24 @@ impl Recorder {
         }
         sums
     }
+}
+
+/// What a bench that sends requests leaves beside Criterion's output when it measured: what it
+/// skipped and why, its link checks, and its ids' stage means (`servebench::report::run`,
+/// `servebench::attribution`).
+pub fn record<K>(
+    group: Group,
+    skipped: BTreeMap<String, String>,
+    checks: BTreeMap<Link, LinkCheck>,
+    stages: BTreeMap<K, StageMeans>,
+) where
+    K: Ord + Serialize + DeserializeOwned,
+{
+    let home = attribution::criterion_home();
+    let bench = group.bench();
+    let recorded = run::record_skipped(&home, bench, skipped)
+        .and_then(|()| run::record_links(&home, bench, checks));
+    recorded.unwrap_or_else(|error| panic!("recording the run in {}: {error}", home.display()));
+    let path = attribution::path(&home, group);
+    attribution::merge(&path, stages).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
 }
