@@ -30,7 +30,7 @@
 
 mod common;
 
-use common::link::{Ends, Sampling};
+use common::link::Sampling;
 use common::stages;
 
 use std::collections::BTreeMap;
@@ -44,6 +44,7 @@ use servebench::error::chain;
 use servebench::fixtures::{self, ImageSize, ImageSpec, STUDY_SIZES};
 use servebench::ids::{EndToEndId, Group, Setup};
 use servebench::inference;
+use servebench::link::Ends;
 use servebench::server::ServerHandle;
 use servebench::server::torchserve::{self, ModelServerConfig};
 use servebench::transport::{MODEL_TARGET_ENV, Route, Target};
@@ -103,7 +104,7 @@ fn end_to_end(c: &mut Criterion) {
         if cells.is_empty() {
             continue;
         }
-        let ends = match Ends::new(link) {
+        let ends = match common::link::ends(link) {
             Ok(ends) => ends,
             Err(why) => {
                 eprintln!("end_to_end: {link} skipped: {why}");
@@ -114,14 +115,14 @@ fn end_to_end(c: &mut Criterion) {
         if let Some(check) = ends.check() {
             checks.insert(link, check.clone());
         }
-        let warm_up = ends.sampling(&mut group, loopback_sampling).warm_up;
+        let warm_up = common::link::sampling(link, &mut group, loopback_sampling).warm_up;
         for &setup in &runs {
             let setup_cells: Vec<EndToEndId> =
                 cells.iter().copied().filter(|id| id.setup == setup).collect();
             if setup_cells.is_empty() {
                 continue;
             }
-            let server = ends.on_server(|| ends.server.block_on(start(setup, &model, &ends)));
+            let server = ends.on_server(|| ends.server().block_on(start(setup, &model, &ends)));
             let target = server.as_ref().map_or_else(|| external.clone(), ServerHandle::target);
             ends.on_client(|| {
                 for route in Route::ALL {
@@ -131,7 +132,7 @@ fn end_to_end(c: &mut Criterion) {
                         continue;
                     }
                     let client = ends
-                        .client
+                        .client()
                         .block_on(ModelClient::connect(route, &target, &model))
                         .unwrap_or_else(|error| {
                             panic!("{route} cannot reach {target:?}: {}", chain(&error))
@@ -140,7 +141,7 @@ fn end_to_end(c: &mut Criterion) {
                         let image = &images[&id.size];
                         let call = || client.predict_concurrent(image, CONCURRENCY);
                         let measured =
-                            stages::requests(&mut group, id, &ends.client, warm_up, call);
+                            stages::requests(&mut group, id, ends.client(), warm_up, call);
                         if measured.requests() > 0 {
                             attribution.insert(id, measured.means());
                         }
@@ -148,7 +149,7 @@ fn end_to_end(c: &mut Criterion) {
                 }
             });
             if let Some(server) = server {
-                ends.server
+                ends.server()
                     .block_on(server.shutdown())
                     .expect("the model server shuts down cleanly");
             }
@@ -164,7 +165,7 @@ fn end_to_end(c: &mut Criterion) {
 /// the server's end of `ends`' link; none for an external one.
 async fn start(setup: Setup, model: &str, ends: &Ends) -> Option<ServerHandle> {
     let mut config = ModelServerConfig::setup(setup, model)?;
-    config.listen = ends.listen(config.listen);
+    config.listen = config.listen.at(ends.server_addr());
     let server = torchserve::start(config).await;
     Some(server.unwrap_or_else(|error| {
         panic!("{setup}: the model server does not start: {}", chain(&error))

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::link::{Ends, Sampling};
+use common::link::Sampling;
 use common::stages;
 
 use criterion::measurement::WallTime;
@@ -50,7 +50,7 @@ use servebench::client::{ClientError, Reply, StudyClient};
 use servebench::codec::json;
 use servebench::error::chain;
 use servebench::ids::{Carrier, Group, Payload, TransportId, TransportSet};
-use servebench::link::Link;
+use servebench::link::{Ends, Link};
 use servebench::messages::{BasicResponse, StudyRequest};
 use servebench::server::{ListenConfig, floor, study};
 use servebench::transport::config::Compression;
@@ -86,11 +86,11 @@ struct Runtimes<'a> {
 
 impl Runtimes<'_> {
     fn server(&self) -> &Runtime {
-        &self.ends.server
+        self.ends.server()
     }
 
     fn client(&self) -> &Runtime {
-        &self.ends.client
+        self.ends.client()
     }
 }
 
@@ -108,7 +108,7 @@ fn transport(c: &mut Criterion) {
         let mut ids: Vec<TransportId> = sets.iter().flat_map(|set| set.ids_over(link)).collect();
         ids.dedup();
         let external = !Target::default().overridden_by_env(STUDY_TARGET_ENV).is_empty();
-        let ends = match Ends::new(link) {
+        let ends = match common::link::ends(link) {
             Ok(_) if external && link != Link::Loopback => {
                 Err("an external target (SERVEBENCH_*_TARGET) is not behind an emulated link"
                     .into())
@@ -169,7 +169,7 @@ fn protocol_cells(
     stages: &mut Attribution<TransportId>,
 ) -> Result<(), String> {
     let ends = &runtimes.ends;
-    let listen = ends.listen(ListenConfig { transport: config, ..Default::default() });
+    let listen = ListenConfig { transport: config, ..Default::default() }.at(ends.server_addr());
     let server = ends.on_server(|| runtimes.server().block_on(study::start(listen)));
     let server = server.expect("the study server starts");
     let target = match ends.link() {
@@ -206,7 +206,7 @@ fn protocol_cells(
         samples: if compressed { 10 } else { common::sample_size() },
         ..loopback_sampling()
     };
-    let warm_up = ends.sampling(group, sampling).warm_up;
+    let warm_up = common::link::sampling(ends.link(), group, sampling).warm_up;
     ends.on_client(|| {
         for &id in cells {
             let request = &runtimes.requests[&id.payload];
@@ -260,7 +260,7 @@ fn floor_cells(
     let server = ends.on_server(|| runtimes.server().block_on(start));
     let server = server.expect("the floor server starts");
     let client = FloorClient::new(server.addr(), response.len());
-    ends.sampling(group, loopback_sampling());
+    common::link::sampling(ends.link(), group, loopback_sampling());
     ends.on_client(|| {
         for &id in cells {
             let request = transport::floor::request(&runtimes.requests[&id.payload]);

@@ -184,6 +184,39 @@ fn load_refuses_what_it_cannot_run_with_the_reason() {
             .contains("p99.9")
     );
     assert!(refused(&["study/grpc/basic", "--rate", "0"]).contains("FROM[:TO[:STEP]]"));
+    assert!(
+        refused(&["study/grpc@100mbit/basic", "--grpc", "http://127.0.0.1:9"])
+            .contains("not behind an emulated link")
+    );
+}
+
+#[test]
+fn load_crosses_an_emulated_link_it_checked_first() {
+    if let Err(error) = servebench::link::namespace::Namespace::new() {
+        eprintln!("skipping: {}", servebench::error::chain(&error));
+        return;
+    }
+    let payload: servebench::ids::Payload = "binary_1080x1920".parse().unwrap();
+    let StudyRequest::Binary(request) = payload.request() else { panic!("a binary request") };
+    let link = servebench::link::Link::shaped(100, 0);
+    let wire = link.shape().unwrap().wire_time(request.image.len() as u64).as_secs_f64();
+    let run = load(
+        &format!("study/rest_h1@{link}/{payload}"),
+        &["--concurrency", "1", "--window-requests", "3"],
+    );
+    let check = run.link.as_ref().expect("the run records its link's check");
+    assert!(check.link == link && check.holds(), "{check}");
+    let [point] = &run.points[..] else { panic!("{run:?}") };
+    assert_eq!(point.failed(), 0, "{point:?}");
+    // One 2.4 MB image at a time can go no faster than the wire, and (on loopback it takes
+    // under 10 ms) takes little more.
+    assert!(
+        point.latency.p50 >= wire * 1e3,
+        "p50 {} ms under the wire's {wire} s",
+        point.latency.p50
+    );
+    assert!(point.latency.p50 <= wire * 1.5e3, "p50 {} ms, wire {wire} s", point.latency.p50);
+    assert!(point.throughput <= 1.0 / wire, "{point:?}");
 }
 
 #[cfg(feature = "torch")]

@@ -38,7 +38,7 @@ fn a_100mbit_link_moves_2_4_mb_in_190_to_240_ms() {
 fn a_link_is_reached_only_from_its_client_side() {
     let Some(emulated) = emulated(Link::shaped(1000, 0)) else { return };
     // A runtime's threads live on their side: a listener a task binds is the server's.
-    let server = emulated.server().runtime().unwrap();
+    let server = emulated.server().runtime_builder().build().unwrap();
     let listener = server
         .block_on(server.spawn(tokio::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))))
         .unwrap()

@@ -731,8 +731,16 @@ fn load_runs_are_charted_with_their_server_stages() {
     assert!(markdown.contains("No load runs"), "{markdown}");
 
     let run = LoadRun {
-        workload: "model/rest_h1_raw/360x640/cpu_b1".parse().unwrap(),
+        workload: "model/rest_h1_raw@100mbit/360x640/cpu_b1".parse().unwrap(),
         target: "in-process".into(),
+        link: Some(LinkCheck {
+            link: Link::shaped(100, 0),
+            rtt_ms: 0.03,
+            rate_mbit: 95.6,
+            bulk_bytes: 4_000_000,
+            transfer_bytes: 2_400_000,
+            transfer_ms: 200.7,
+        }),
         config: LoadConfig::default(),
         run: RunInfo::here(),
         // Measured out of order, as a search does: the report puts them in order of load.
@@ -747,7 +755,11 @@ fn load_runs_are_charted_with_their_server_stages() {
     let written = render::report(&config).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
-    let section = markdown.split("### model/rest_h1_raw/360x640/cpu_b1").nth(1).unwrap();
+    let section = markdown.split("### model/rest_h1_raw@100mbit/360x640/cpu_b1").nth(1).unwrap();
+    assert!(
+        section.contains("in-process, link 100mbit: 95.6 Mbit/s (configured 100), round trip"),
+        "the link's check beside its run: {section}"
+    );
     assert!(section.contains("highest rate holding p99 <= 500 ms: 4/s"), "{section}");
     assert!(section.contains("| stable | queue | infer |"), "{section}");
     let rows: Vec<&str> = section.lines().filter(|line| line.starts_with("| r")).collect();
@@ -759,11 +771,12 @@ fn load_runs_are_charted_with_their_server_stages() {
         rows[2]
     );
     let svg =
-        std::fs::read_to_string(out.join("load-model-rest_h1_raw-360x640-cpu_b1.svg")).unwrap();
+        std::fs::read_to_string(out.join("load-model-rest_h1_raw@100mbit-360x640-cpu_b1.svg"))
+            .unwrap();
     assert!(svg.contains("p99") && svg.contains("<circle"), "the curve and its points");
     // HTML escapes the slashes; the curve is inline.
     let section = html.split("360x640&#x2f;cpu_b1</h3>").nth(1).unwrap();
-    assert!(section.trim_start().starts_with("<p>in-process; commit "), "{section}");
+    assert!(section.trim_start().starts_with("<p>in-process, link 100mbit: "), "{section}");
     assert!(
         section.contains("<svg") && section.contains("<td>no</td><td>1900.00</td>"),
         "{section}"

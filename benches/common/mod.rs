@@ -68,13 +68,6 @@ pub fn sample_size() -> usize {
     if quick() { 10 } else { 100 }
 }
 
-/// A multi-threaded tokio runtime, for the benches that run a server and its clients (each on
-/// its own, so the server's work does not queue behind the clients').
-#[allow(dead_code)] // the benches without a server do not use it
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime")
-}
-
 /// The Criterion group for `group`'s ids.
 pub fn group(c: &mut Criterion, group: Group) -> BenchmarkGroup<'_, WallTime> {
     c.benchmark_group(group.name())

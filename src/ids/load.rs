@@ -4,7 +4,7 @@
 //!
 //! | value | text |
 //! |---|---|
-//! | [`Workload`] | `study/<carrier>/<payload>`, `model/<route>/<size>/<setup>` |
+//! | [`Workload`] | `study/<carrier>[@<link>]/<payload>`, `model/<route>[@<link>]/<size>/<setup>` |
 //! | [`Load`] | `c<concurrency>` (closed loop), `r<rate>` or `r<rate>_poisson` (open loop, per second) |
 //! | [`LoadId`] | `load/<workload>/<load>` |
 
@@ -15,24 +15,29 @@ use serde::{Deserialize, Serialize};
 
 use super::{Carrier, IdError, Payload, Setup, counted};
 use crate::fixtures::ImageSize;
+use crate::link::Link;
 use crate::transport::Route;
 
 /// What a load run sends, by what, to which server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Workload {
-    /// `study/<carrier>/<payload>`: the study's request over a protocol as configured (or over
-    /// the floor, plain TCP), to the study's server.
+    /// `study/<carrier>[@<link>]/<payload>`: the study's request over a protocol as
+    /// configured (or over the floor, plain TCP), to the study's server.
     Study {
         /// The protocol and its configuration, or the floor.
         carrier: Carrier,
+        /// Where the requests travel: loopback (written as nothing) or an emulated link.
+        link: Link,
         /// The request.
         payload: Payload,
     },
-    /// `model/<route>/<size>/<setup>`: the study's noise JPEG of `size` over a TorchServe
-    /// route, to a model server.
+    /// `model/<route>[@<link>]/<size>/<setup>`: the study's noise JPEG of `size` over a
+    /// TorchServe route, to a model server.
     Model {
         /// How the image travels.
         route: Route,
+        /// Where it travels: loopback (written as nothing) or an emulated link.
+        link: Link,
         /// The image's size.
         size: ImageSize,
         /// Which model server: servebench's on a device with a batch size, or an external one.
@@ -40,11 +45,24 @@ pub enum Workload {
     },
 }
 
+impl Workload {
+    /// The link the workload's requests cross.
+    pub fn link(self) -> Link {
+        match self {
+            Self::Study { link, .. } | Self::Model { link, .. } => link,
+        }
+    }
+}
+
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Study { carrier, payload } => write!(f, "study/{carrier}/{payload}"),
-            Self::Model { route, size, setup } => write!(f, "model/{route}/{size}/{setup}"),
+            Self::Study { carrier, link, payload } => {
+                write!(f, "study/{carrier}{}/{payload}", link.suffix())
+            }
+            Self::Model { route, link, size, setup } => {
+                write!(f, "model/{route}{}/{size}/{setup}", link.suffix())
+            }
         }
     }
 }
@@ -56,13 +74,22 @@ impl FromStr for Workload {
         let segments: Vec<&str> = text.split('/').collect();
         let parsed = || match segments[..] {
             ["study", carrier, payload] => {
-                Some(Self::Study { carrier: carrier.parse().ok()?, payload: payload.parse().ok()? })
+                let (carrier, link) = Link::split(carrier)?;
+                Some(Self::Study {
+                    carrier: carrier.parse().ok()?,
+                    link,
+                    payload: payload.parse().ok()?,
+                })
             }
-            ["model", route, size, setup] => Some(Self::Model {
-                route: route.parse().ok()?,
-                size: size.parse().ok()?,
-                setup: setup.parse().ok()?,
-            }),
+            ["model", route, size, setup] => {
+                let (route, link) = Link::split(route)?;
+                Some(Self::Model {
+                    route: route.parse().ok()?,
+                    link,
+                    size: size.parse().ok()?,
+                    setup: setup.parse().ok()?,
+                })
+            }
             _ => None,
         };
         parsed().ok_or_else(|| IdError(text.to_owned()))
@@ -194,6 +221,9 @@ mod tests {
             "load/study/tcp_floor/base64_360x640/r12.5_poisson",
             "load/model/rest_h1_raw/1080x1920/cpu_b8/c1",
             "load/model/grpc_raw/360x640/external/r0.5",
+            "load/study/rest_h2@100mbit/binary_1080x1920/c1",
+            "load/study/tcp_floor@1gbit_rtt1ms/basic/r50",
+            "load/model/grpc_raw@10gbit/360x640/cpu_b8/c8",
         ] {
             let id: LoadId = text.parse().unwrap_or_else(|error| panic!("{error}"));
             assert_eq!(id.to_string(), text);
@@ -209,6 +239,10 @@ mod tests {
             "load/study/rest_h1_raw/binary_1080x1920/c1",
             "load/model/rest_h1/1080x1920/cpu_b1/c1",
             "load/model/rest_h1_raw/1080x1920/c1",
+            "load/study/rest_h1@loopback/basic/c1",
+            "load/study/rest_h1@1000mbit/basic/c1",
+            "load/study/rest_h1/basic@100mbit/c1",
+            "load/model/rest_h1_raw/1080x1920@100mbit/cpu_b1/c1",
             "study/rest_h1/basic/c1",
         ] {
             assert!(wrong.parse::<LoadId>().is_err(), "{wrong} parsed");
@@ -222,5 +256,14 @@ mod tests {
         assert_eq!(load.offered(), Some(40.0));
         assert_eq!(Load::Concurrency(8).offered(), None);
         assert_eq!(Load::Concurrency(8).level(), 8.0);
+    }
+
+    #[test]
+    fn a_workload_names_its_link_after_its_carrier_or_route() {
+        let study: Workload = "study/grpc+conns_4@100mbit/basic".parse().unwrap();
+        assert_eq!(study.link(), Link::shaped(100, 0));
+        let model: Workload = "model/rest_h1_raw/360x640/cpu_b1".parse().unwrap();
+        assert_eq!(model.link(), Link::Loopback);
+        assert_eq!(model.to_string(), "model/rest_h1_raw/360x640/cpu_b1");
     }
 }

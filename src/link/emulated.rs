@@ -67,34 +67,83 @@ impl Emulated {
     }
 }
 
-/// Shapes what leaves `namespace` over the link: a token bucket at the profile's rate, behind
-/// `netem`'s delay of half the round trip where there is one.
+/// Shapes what leaves `namespace` over the link ([`qdiscs`]); [`LinkError::NoNetem`] where the
+/// kernel has no netem for a round trip.
 fn shape_egress(namespace: &Namespace, shape: Shape) -> Result<(), LinkError> {
+    for command in qdiscs(shape) {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        namespace.run("tc", &args).map_err(|error| match error {
+            LinkError::Command { stderr, .. } if stderr.contains("unknown") => {
+                LinkError::NoNetem(Link::Shaped(shape))
+            }
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// The `tc` commands that shape one end of the link: a token bucket at the profile's rate,
+/// behind `netem`'s delay of half the round trip (give or take half the jitter) where there is
+/// one.
+fn qdiscs(shape: Shape) -> Vec<Vec<String>> {
     let bytes_per_second = u64::from(shape.mbit) * 1_000_000 / 8;
     // A bucket of a millisecond's bytes (1.25 MB at 10 Gbit/s) is refilled often enough for
     // the kernel's timers; its queue holds 20 ms of traffic, a switch's deep buffer, so TCP
     // meets the rate rather than losses.
     let burst = (bytes_per_second / 1000).max(MIN_BURST);
     let limit = (bytes_per_second / 50).max(4 * burst);
-    let rate = format!("{}mbit", shape.mbit);
-    let (burst, limit) = (burst.to_string(), limit.to_string());
-    let tbf = ["tbf", "rate", &rate, "burst", &burst, "limit", &limit];
-    let device = ["qdisc", "replace", "dev", DEVICE];
+    let words = |words: &[&str]| words.iter().map(|word| (*word).to_owned()).collect::<Vec<_>>();
+    let tbf = |parent: &[&str]| {
+        let (rate, burst, limit) =
+            (format!("{}mbit", shape.mbit), burst.to_string(), limit.to_string());
+        let mut command = words(&["qdisc", "replace", "dev", DEVICE]);
+        command.extend(words(parent));
+        command.extend(words(&["tbf", "rate", &rate, "burst", &burst, "limit", &limit]));
+        command
+    };
     if shape.rtt_ms == 0 {
-        return namespace.run("tc", &[&device[..], &["root"], &tbf].concat());
+        return vec![tbf(&["root"])];
     }
     // netem holds each packet for the one-way delay: its queue must hold that long's packets.
     let one_way_us = u64::from(shape.rtt_ms) * 500;
     let in_flight = bytes_per_second * one_way_us / 1_000_000 / 1500;
     let packets = (2 * in_flight).max(1000).to_string();
-    let delay = format!("{one_way_us}us");
-    let netem = ["root", "handle", "1:", "netem", "delay", &delay, "limit", &packets];
-    namespace.run("tc", &[&device[..], &netem].concat()).map_err(|error| match error {
-        LinkError::Command { stderr, .. } if stderr.contains("unknown") => {
-            LinkError::NoNetem(Link::Shaped(shape))
-        }
-        other => other,
-    })?;
-    let child = ["qdisc", "add", "dev", DEVICE, "parent", "1:1", "handle", "10:"];
-    namespace.run("tc", &[&child[..], &tbf].concat())
+    let mut netem = words(&["qdisc", "replace", "dev", DEVICE, "root", "handle", "1:", "netem"]);
+    netem.extend(words(&["delay", &format!("{one_way_us}us")]));
+    if shape.jitter_ms > 0 {
+        netem.push(format!("{}us", u64::from(shape.jitter_ms) * 500));
+    }
+    netem.extend(words(&["limit", &packets]));
+    vec![netem, tbf(&["parent", "1:1", "handle", "10:"])]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(link: &str) -> Vec<String> {
+        let Ok(Link::Shaped(shape)) = link.parse() else { panic!("{link}") };
+        qdiscs(shape).iter().map(|command| command.join(" ")).collect()
+    }
+
+    #[test]
+    fn a_rate_is_a_token_bucket_and_a_round_trip_a_netem_before_it() {
+        assert_eq!(
+            lines("100mbit"),
+            ["qdisc replace dev sbveth root tbf rate 100mbit burst 67050 limit 268200"]
+        );
+        assert_eq!(
+            lines("1gbit_rtt1ms"),
+            [
+                "qdisc replace dev sbveth root handle 1: netem delay 500us limit 1000",
+                "qdisc replace dev sbveth parent 1:1 handle 10: tbf rate 1000mbit burst 125000 \
+                 limit 2500000",
+            ]
+        );
+        // Each end holds half the round trip, give or take half the jitter.
+        assert_eq!(
+            lines("100mbit_rtt20ms_jitter5ms")[0],
+            "qdisc replace dev sbveth root handle 1: netem delay 10000us 2500us limit 1000"
+        );
+    }
 }

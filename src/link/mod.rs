@@ -5,7 +5,8 @@
 //! namespace of this process's own ([`namespace`]), joined by a veth pair, bandwidth shaped by
 //! a `tbf` qdisc on both ends and, where the kernel has `netem`, half the round trip delayed on
 //! each ([`Emulated`]). Before anything is measured over it, [`check()`] times a bulk transfer
-//! and a round trip over the link and holds them to what the profile claims.
+//! and a round trip over the link and holds them to what the profile claims. [`Ends`] is what
+//! a measurement holds: a runtime on each side of the checked link.
 //!
 //! A link is a named value ([`Link`]): `loopback`, or a rate and an optional round trip,
 //! `100mbit`, `1gbit_rtt1ms`. Bench ids carry it after their variant (`rest_h1@100mbit`), so
@@ -18,6 +19,7 @@
 
 pub mod check;
 mod emulated;
+mod ends;
 pub mod namespace;
 
 use std::fmt;
@@ -28,6 +30,7 @@ use std::time::Duration;
 
 pub use check::{LinkCheck, check};
 pub use emulated::Emulated;
+pub use ends::Ends;
 
 /// The client's address on an emulated link (TEST-NET-1, inside this process's namespace).
 pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -41,6 +44,10 @@ pub struct Shape {
     pub mbit: u32,
     /// The round trip added by `netem`, half on each end, in milliseconds; 0: none.
     pub rtt_ms: u32,
+    /// How far the round trip varies, in milliseconds: each end's delay is drawn evenly from
+    /// half the round trip, give or take half this (`netem delay <d> <jitter>`), so a round
+    /// trip lies within `rtt_ms` give or take `jitter_ms`. At most `rtt_ms`; 0: none.
+    pub jitter_ms: u32,
 }
 
 impl Shape {
@@ -85,7 +92,7 @@ impl Link {
 
     /// A shaped link of `mbit` Mbit/s adding `rtt_ms` of round trip.
     pub const fn shaped(mbit: u32, rtt_ms: u32) -> Self {
-        Self::Shaped(Shape { mbit, rtt_ms })
+        Self::Shaped(Shape { mbit, rtt_ms, jitter_ms: 0 })
     }
 
     /// The link's shape; none for loopback.
@@ -139,10 +146,13 @@ impl Link {
     }
 }
 
-/// `loopback`, `100mbit`, `10gbit`, `1gbit_rtt1ms`: whole Gbit/s are written in `gbit`.
+/// `loopback`, `100mbit`, `10gbit`, `1gbit_rtt1ms`, `100mbit_rtt20ms_jitter5ms`: whole Gbit/s
+/// are written in `gbit`.
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self::Shaped(Shape { mbit, rtt_ms }) = *self else { return f.write_str("loopback") };
+        let Self::Shaped(Shape { mbit, rtt_ms, jitter_ms }) = *self else {
+            return f.write_str("loopback");
+        };
         if mbit % 1000 == 0 {
             write!(f, "{}gbit", mbit / 1000)?;
         } else {
@@ -151,6 +161,9 @@ impl fmt::Display for Link {
         if rtt_ms > 0 {
             write!(f, "_rtt{rtt_ms}ms")?;
         }
+        if jitter_ms > 0 {
+            write!(f, "_jitter{jitter_ms}ms")?;
+        }
         Ok(())
     }
 }
@@ -158,8 +171,8 @@ impl fmt::Display for Link {
 /// A text that names no link, or names one in another than its one canonical form.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is not a link: `loopback`, `<n>mbit` or `<n>gbit` with an optional `_rtt<n>ms`, or a \
-     set (`bandwidth`, `rtt`, `all`)"
+    "{0:?} is not a link: `loopback`, `<n>mbit` or `<n>gbit` with an optional `_rtt<n>ms` (and \
+     after it `_jitter<n>ms`, at most the round trip), or a set (`bandwidth`, `rtt`, `all`)"
 )]
 pub struct LinkParseError(pub String);
 
@@ -174,16 +187,22 @@ impl FromStr for Link {
             if text == "loopback" {
                 return Some(Self::Loopback);
             }
-            let (rate, rtt) = text.split_once("_rtt").unwrap_or((text, ""));
+            let (rest, jitter) = text.split_once("_jitter").unwrap_or((text, ""));
+            let (rate, rtt) = rest.split_once("_rtt").unwrap_or((rest, ""));
             let mbit = match rate.strip_suffix("gbit") {
                 Some(gbit) => number(gbit)?.checked_mul(1000)?,
                 None => number(rate.strip_suffix("mbit")?)?,
             };
-            let rtt_ms = match text.contains("_rtt") {
-                true => number(rtt.strip_suffix("ms")?)?,
-                false => 0,
+            let milliseconds = |named: bool, digits: &str| match named {
+                true => number(digits.strip_suffix("ms")?),
+                false => Some(0),
             };
-            let link = Self::shaped(mbit, rtt_ms);
+            let rtt_ms = milliseconds(rest.contains("_rtt"), rtt)?;
+            let jitter_ms = milliseconds(text.contains("_jitter"), jitter)?;
+            if jitter_ms > rtt_ms {
+                return None;
+            }
+            let link = Self::Shaped(Shape { mbit, rtt_ms, jitter_ms });
             // One name per link: `1000mbit` is `1gbit`.
             (link.to_string() == text).then_some(link)
         };
@@ -242,8 +261,23 @@ mod tests {
         for link in Link::PROFILES.into_iter().chain([Link::shaped(25, 0), Link::shaped(2500, 5)]) {
             assert_eq!(link.to_string().parse(), Ok(link), "{link}");
         }
-        for wrong in ["", "1000mbit", "0mbit", "01gbit", "1gbit_rtt0ms", "1gbit_rtt", "1Gbit", "lo"]
-        {
+        let jittery = Link::Shaped(Shape { mbit: 100, rtt_ms: 20, jitter_ms: 5 });
+        assert_eq!("100mbit_rtt20ms_jitter5ms".parse(), Ok(jittery));
+        assert_eq!(jittery.to_string(), "100mbit_rtt20ms_jitter5ms");
+        for wrong in [
+            "",
+            "1000mbit",
+            "0mbit",
+            "01gbit",
+            "1gbit_rtt0ms",
+            "1gbit_rtt",
+            "1Gbit",
+            "lo",
+            "100mbit_jitter5ms",
+            "100mbit_rtt2ms_jitter5ms",
+            "100mbit_jitter1ms_rtt2ms",
+            "100mbit_rtt2ms_jitter0ms",
+        ] {
             assert!(wrong.parse::<Link>().is_err(), "{wrong}");
         }
         assert_eq!(

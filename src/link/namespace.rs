@@ -1,10 +1,10 @@
 //! Network namespaces of this process's own. A namespace here has no name: a parked thread
 //! made it (`unshare`) and stays in it, and a descriptor of it lets any thread step in
 //! (`setns`) for a while ([`Namespace::enter`]) or for good (a tokio runtime's threads,
-//! [`Namespace::runtime`]). A socket belongs to the namespace of the thread that made it, so a
-//! server that binds while in one is reachable only over that namespace's interfaces, whichever
-//! threads then serve it. When the namespace's holder, descriptors and sockets are gone (the
-//! process ended, however it ended), the kernel deletes it with its interfaces.
+//! [`Namespace::runtime_builder`]). A socket belongs to the namespace of the thread that made
+//! it, so a server that binds while in one is reachable only over that namespace's interfaces,
+//! whichever threads then serve it. When the namespace's holder, descriptors and sockets are
+//! gone (the process ended, however it ended), the kernel deletes it with its interfaces.
 
 use std::fs::File;
 use std::io;
@@ -87,18 +87,17 @@ impl Namespace {
         })
     }
 
-    /// A multi-threaded tokio runtime (with the I/O and time drivers) whose every thread,
-    /// workers and blocking pool alike, lives in the namespace: what it spawns binds and
-    /// connects there. Work given to `block_on` runs on the calling thread, in whichever
+    /// A builder of multi-threaded tokio runtimes (with the I/O and time drivers) whose every
+    /// thread, workers and blocking pool alike, lives in the namespace: what they spawn binds
+    /// and connects there. Work given to `block_on` runs on the calling thread, in whichever
     /// namespace that thread is in ([`enter`](Self::enter) it first).
-    pub fn runtime(&self) -> io::Result<tokio::runtime::Runtime> {
+    pub fn runtime_builder(&self) -> tokio::runtime::Builder {
         let fd = Arc::clone(&self.fd);
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .on_thread_start(move || {
-                setns(fd.as_fd()).expect("a runtime thread enters its link's namespace");
-            })
-            .build()
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all().on_thread_start(move || {
+            setns(fd.as_fd()).expect("a runtime thread enters its link's namespace");
+        });
+        builder
     }
 }
 

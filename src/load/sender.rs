@@ -72,13 +72,13 @@ impl Sender {
     ) -> Result<Self, SenderError> {
         let connect = |error| SenderError::Connect(workload.to_string(), error);
         Ok(match workload {
-            Workload::Study { carrier: Carrier::Floor, payload } => {
+            Workload::Study { carrier: Carrier::Floor, payload, .. } => {
                 let addr = destination.floor.ok_or(SenderError::NoFloor)?;
                 let request = transport::floor::request(&payload.request());
                 let client = FloorClient::new(addr, transport::floor::response().len());
                 Self::Floor { client, request }
             }
-            Workload::Study { carrier: Carrier::Protocol(protocol, config), payload } => {
+            Workload::Study { carrier: Carrier::Protocol(protocol, config), payload, .. } => {
                 let client = StudyClient::connect(protocol, config, &destination.target)
                     .await
                     .map_err(connect)?;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::chart::{self, CurvePoint};
 use super::run::RunInfo;
 use crate::ids::{LoadId, Workload};
+use crate::link::LinkCheck;
 use crate::load::sweep::Search;
 use crate::load::{LoadConfig, Point};
 use crate::timing::{ClientStage, Stage};
@@ -30,6 +31,10 @@ pub struct LoadRun {
     pub workload: Workload,
     /// Where: `in-process`, or the external server's URLs.
     pub target: String,
+    /// What the link check measured before the run, when the workload crossed an emulated
+    /// link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkCheck>,
     /// How each point was measured.
     pub config: LoadConfig,
     /// Where and on what it ran.
@@ -141,6 +146,9 @@ impl LoadRun {
     /// each answer reported, by mean.
     pub fn table(&self) -> String {
         let mut table = format!("{} ({})\n", self.workload, self.target);
+        if let Some(check) = &self.link {
+            let _ = writeln!(table, "link {check}");
+        }
         let _ = writeln!(
             table,
             "{:>14} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6}  server stages, mean ms",
@@ -297,8 +305,12 @@ impl LoadRun {
         Ok(LoadSection {
             workload: self.workload.to_string(),
             about: format!(
-                "{}; commit {}, {}, started {}",
-                self.target, self.run.commit, self.run.machine, self.run.started
+                "{}{}; commit {}, {}, started {}",
+                self.target,
+                self.link.as_ref().map(|check| format!(", link {check}")).unwrap_or_default(),
+                self.run.commit,
+                self.run.machine,
+                self.run.started
             ),
             search: self.search.as_ref().map(Found::sentence),
             svg,

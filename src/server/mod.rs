@@ -65,6 +65,14 @@ impl Default for ListenConfig {
     }
 }
 
+impl ListenConfig {
+    /// The same, with both listeners on `addr` (port 0: each on a port of its own), as on an
+    /// emulated link's server end.
+    pub fn at(self, addr: SocketAddr) -> Self {
+        Self { rest_addr: addr, grpc_addr: addr, ..self }
+    }
+}
+
 /// A running server: its REST router and gRPC routes, each served on its own listener on the
 /// current tokio runtime until shut down or dropped.
 #[derive(Debug)]

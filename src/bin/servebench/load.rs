@@ -1,6 +1,6 @@
 //! `servebench load`: drives workloads against servebench's own servers (started here, on a
-//! runtime of their own, as the benches do) or an external one, and writes each workload's
-//! run as a table, CSV and JSON.
+//! runtime of their own, as the benches do, on the server's end of the workload's link) or an
+//! external one, and writes each workload's run as a table, CSV and JSON.
 
 use std::io;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use servebench::error::chain;
 use servebench::ids::{Arrivals, Carrier, Load, Workload};
+use servebench::link::{Ends, Link};
 use servebench::load::sender::{Destination, Sender};
 use servebench::load::sweep::{self, Budget};
 use servebench::load::{self, LoadConfig, Point, Statistic, Window, WindowStats};
@@ -17,13 +18,13 @@ use servebench::report::load::{FOLDER, Found, LoadRun};
 use servebench::report::run::RunInfo;
 use servebench::server::{ListenConfig, ServerHandle, floor, study};
 use servebench::transport::{self, DEFAULT_BODY_LIMIT, MODEL_TARGET_ENV, STUDY_TARGET_ENV, Target};
-use tokio::runtime::{Builder, Runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// What to send: study/<carrier>/<payload> (carrier rest_h1, rest_h2, grpc, with +knobs, or
     /// tcp_floor; payload basic, base64_<size>, binary_<size>) or model/<route>/<size>/<setup>
     /// (route rest_h1_raw ... grpc_raw; setup cpu_b1, cpu_b8, cuda_b1, cuda_b8 or external).
+    /// Over an emulated link: <carrier>@<link> or <route>@<link> (100mbit, 1gbit_rtt1ms, ...).
     #[arg(required = true, value_name = "WORKLOAD")]
     workloads: Vec<Workload>,
     /// Closed loop at each concurrency of FROM[:TO[:STEP]] (no STEP: doubling) [default: 1:16]
@@ -177,6 +178,34 @@ impl LoadArgs {
             grpc: self.grpc.clone().unwrap_or(target.grpc),
         }
     }
+
+    /// The external server's URL `workload` goes to, if one was given for its protocol (the
+    /// floor is always in-process).
+    fn external_url(&self, workload: Workload) -> Option<String> {
+        let protocol = match workload {
+            Workload::Study { carrier: Carrier::Protocol(protocol, _), .. } => protocol,
+            Workload::Study { carrier: Carrier::Floor, .. } => return None,
+            Workload::Model { route, .. } => route.protocol(),
+        };
+        Some(self.external(workload).url(protocol).to_owned()).filter(|url| !url.is_empty())
+    }
+
+    /// An external server is wherever it is: no emulated link of this process's lies between
+    /// it and the client, so a workload over one cannot go there.
+    fn external_only_on_loopback(&self) -> io::Result<()> {
+        for &workload in &self.workloads {
+            if let Some(url) =
+                self.external_url(workload).filter(|_| workload.link() != Link::Loopback)
+            {
+                return Err(io::Error::other(format!(
+                    "{workload}: the external server {url} is not behind an emulated link: drop \
+                     @{} or the external URL",
+                    workload.link()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn seconds(value: f64, flag: &str) -> io::Result<Duration> {
@@ -187,23 +216,32 @@ fn seconds(value: f64, flag: &str) -> io::Result<Duration> {
 }
 
 pub async fn run(args: LoadArgs) -> io::Result<ExitCode> {
+    args.external_only_on_loopback()?;
     let config = args.config()?;
     let budget = args.budget()?;
     let loads = if args.search.is_some() { Vec::new() } else { args.loads()? };
     let out = args.out.clone().unwrap_or_else(|| super::report::out_dir().join(FOLDER));
-    // The servers and the clients each on a runtime of their own, as in the benches.
-    let servers = Background(Some(Builder::new_multi_thread().enable_all().build()?));
-    let mut clients = Builder::new_multi_thread();
-    if let Some(threads) = args.client_threads {
-        clients.worker_threads(threads.max(1));
-    }
-    let clients = Background(Some(clients.enable_all().build()?));
+    // The servers and the clients each on a runtime of their own, as in the benches, on either
+    // side of the workload's link; consecutive workloads over one link share it.
+    let mut ends: Option<Ends> = None;
     let mut failed = false;
     for &workload in &args.workloads {
-        let (destination, server, described) = destination(&args, workload, &servers).await?;
+        let link = workload.link();
+        if ends.as_ref().is_none_or(|ends| ends.link() != link) {
+            // The last link's namespaces go before the next one's are made and checked.
+            drop(ends.take());
+            let threads = args.client_threads;
+            let built = tokio::task::spawn_blocking(move || Ends::new(link, threads));
+            let built = built.await.map_err(io::Error::other)?.map_err(|error| {
+                io::Error::other(format!("{workload}: {link}: {}", chain(&error)))
+            })?;
+            ends = Some(built);
+        }
+        let ends = ends.as_ref().expect("built above");
+        let (destination, server, described) = destination(&args, workload, ends).await?;
         let (point_config, loads, search) = (config.clone(), loads.clone(), args.search);
         let (arrivals, precision) = (args.arrivals(), args.precision / 100.0);
-        let measured = clients.spawn(async move {
+        let measured = ends.client().spawn(async move {
             let sender = Sender::connect(workload, &destination)
                 .await
                 .map_err(|error| io::Error::other(chain(&error)))?;
@@ -225,6 +263,7 @@ pub async fn run(args: LoadArgs) -> io::Result<ExitCode> {
         let run = LoadRun {
             workload,
             target: described,
+            link: ends.check().cloned(),
             config: config.clone(),
             run: RunInfo::here(),
             points,
@@ -235,29 +274,10 @@ pub async fn run(args: LoadArgs) -> io::Result<ExitCode> {
             println!("{}", path.display());
         }
         if let Some(server) = server {
-            servers.spawn(server.shutdown()).await.map_err(io::Error::other)??;
+            ends.server().spawn(server.shutdown()).await.map_err(io::Error::other)??;
         }
     }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-/// A runtime the main one may drop, on any return: it shuts down in the background.
-struct Background(Option<Runtime>);
-
-impl std::ops::Deref for Background {
-    type Target = Runtime;
-
-    fn deref(&self) -> &Runtime {
-        self.0.as_ref().expect("taken only on drop")
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 /// A running in-process server of either kind.
@@ -275,60 +295,65 @@ impl Running {
     }
 }
 
-/// Where `workload` goes: the external server asked for, or one started here on `servers`;
-/// and the target described for the run's record.
+/// Where `workload` goes: the external server asked for, or one started here on the server's
+/// end of `ends`; and the target described for the run's record.
 async fn destination(
     args: &LoadArgs,
     workload: Workload,
-    servers: &Runtime,
+    ends: &Ends,
 ) -> io::Result<(Destination, Option<Running>, String)> {
-    let external = args.external(workload);
-    let protocol = match workload {
-        Workload::Study { carrier: Carrier::Protocol(protocol, _), .. } => Some(protocol),
-        Workload::Study { carrier: Carrier::Floor, .. } => None,
-        Workload::Model { route, .. } => Some(route.protocol()),
-    };
     let model = args.model_name.clone();
-    if let Some(url) = protocol.map(|protocol| external.url(protocol)).filter(|url| !url.is_empty())
-    {
-        let described = url.to_owned();
-        return Ok((Destination { target: external, floor: None, model }, None, described));
+    if let Some(url) = args.external_url(workload) {
+        let target = args.external(workload);
+        return Ok((Destination { target, floor: None, model }, None, url));
     }
+    let servers = ends.server();
     let started = match workload {
         Workload::Study { carrier: Carrier::Floor, .. } => {
-            let loopback = ListenConfig::default().rest_addr;
             let response = transport::floor::response();
-            let server = servers.spawn(floor::start(loopback, response, DEFAULT_BODY_LIMIT));
-            let server = server.await.map_err(io::Error::other)??;
+            let start = floor::start(ends.server_addr(), response, DEFAULT_BODY_LIMIT);
+            let server = servers.spawn(start).await.map_err(io::Error::other)??;
             let destination =
                 Destination { floor: Some(server.addr()), model, ..Default::default() };
             return Ok((destination, Some(Running::Floor(server)), "in-process".to_owned()));
         }
         Workload::Study { carrier: Carrier::Protocol(_, transport), .. } => {
-            servers.spawn(study::start(ListenConfig { transport, ..Default::default() }))
+            let listen = ListenConfig { transport, ..Default::default() };
+            servers.spawn(study::start(listen.at(ends.server_addr())))
         }
-        Workload::Model { setup, .. } => servers.spawn(model_server(setup, model.clone())),
+        Workload::Model { setup, .. } => {
+            servers.spawn(model_server(setup, model.clone(), ends.server_addr()))
+        }
     };
     let server = started.await.map_err(io::Error::other)??;
     let destination = Destination { target: server.target(), floor: None, model };
     Ok((destination, Some(Running::Server(server)), "in-process".to_owned()))
 }
 
-/// servebench's model server for `setup`, serving the generated ResNet-50 as `name`.
+/// servebench's model server for `setup`, serving the generated ResNet-50 as `name` on `addr`.
 #[cfg(feature = "torch")]
-async fn model_server(setup: servebench::ids::Setup, name: String) -> io::Result<ServerHandle> {
+async fn model_server(
+    setup: servebench::ids::Setup,
+    name: String,
+    addr: std::net::SocketAddr,
+) -> io::Result<ServerHandle> {
     use servebench::server::torchserve::{self, ModelServerConfig};
-    let config = ModelServerConfig::setup(setup, &name).ok_or_else(|| {
+    let mut config = ModelServerConfig::setup(setup, &name).ok_or_else(|| {
         io::Error::other(format!(
             "setup {setup} is another server's: give its URLs (--rest, --grpc or {} / {})",
             MODEL_TARGET_ENV.rest, MODEL_TARGET_ENV.grpc
         ))
     })?;
+    config.listen = config.listen.at(addr);
     torchserve::start(config).await
 }
 
 #[cfg(not(feature = "torch"))]
-async fn model_server(_: servebench::ids::Setup, _: String) -> io::Result<ServerHandle> {
+async fn model_server(
+    _: servebench::ids::Setup,
+    _: String,
+    _: std::net::SocketAddr,
+) -> io::Result<ServerHandle> {
     Err(io::Error::other(
         "servebench was built without the torch feature: give a model server's URLs (--rest, --grpc)",
     ))
