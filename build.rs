@@ -1,4 +1,4 @@
-//! Compiles proto/ (the study's messages and TorchServe's inference API) into Rust with a vendored protoc, so no system protobuf compiler is needed,
+//! Compiles proto/ (the study's messages, TorchServe's inference API and the Open Inference Protocol's) into Rust with a vendored protoc, so no system protobuf compiler is needed,
 //! and (feature `torch`) points binaries at libtorch.
 //!
 //! Generated messages also derive serde (the REST side's JSON), maps are ordered (`BTreeMap`, so
@@ -54,7 +54,11 @@ fn main() -> io::Result<()> {
         )
         .compile_with_config(
             config,
-            &["proto/study.proto".into(), "proto/torchserve.proto".into()],
+            &[
+                "proto/study.proto".into(),
+                "proto/torchserve.proto".into(),
+                "proto/inference.proto".into(),
+            ],
             &[PathBuf::from("proto"), well_known],
         )
 }

@@ -1,6 +1,7 @@
 //! The study's wire messages, generated from `proto/study.proto`, and the one enum that lets
-//! clients, servers and benches handle the three request types alike; and TorchServe's gRPC
-//! inference API ([`torchserve`], from `proto/torchserve.proto`).
+//! clients, servers and benches handle the three request types alike; TorchServe's gRPC
+//! inference API ([`torchserve`], from `proto/torchserve.proto`); and the Open Inference
+//! Protocol's ([`inference`], from `proto/inference.proto`).
 //!
 //! The generated types derive both `prost::Message` (gRPC) and serde (REST's JSON, with the proto
 //! field names as keys), maps are `BTreeMap`s (deterministic JSON) and `bytes` fields are
@@ -25,6 +26,12 @@ pub mod org {
             }
         }
     }
+}
+
+/// The Open Inference Protocol's gRPC API (KServe's v2, Triton's):
+/// `inference.GRPCInferenceService`.
+pub mod inference {
+    tonic::include_proto!("inference");
 }
 
 /// `google.rpc`: the `Status` message TorchServe's answers may carry.

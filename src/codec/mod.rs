@@ -12,6 +12,7 @@
 //! | [`multipart`] | a file in a `multipart/form-data` form | TorchServe's form field `data` |
 //! | [`python_json`] | any message as Python's `json.dumps(indent=2)` writes it | TorchServe's answers |
 //! | [`gzip`] | any body, compressed | REST's `Content-Encoding: gzip` |
+//! | [`oip`] | the Open Inference Protocol's tensors, as JSON (with binary data) and protobuf | `/v2/...`, `inference.GRPCInferenceService` |
 //!
 //! Decoding untrusted bytes never panics: every failure is a [`CodecError`].
 
@@ -19,6 +20,7 @@ pub mod base64;
 pub mod gzip;
 pub mod json;
 pub mod multipart;
+pub mod oip;
 pub mod protobuf;
 pub mod python_json;
 pub mod raw;

@@ -37,7 +37,7 @@ enum Command {
         transport: TransportConfig,
     },
     /// Serve a TorchScript image classifier behind TorchServe's REST and gRPC inference APIs
-    /// until Ctrl-C.
+    /// and the Open Inference Protocol's (KServe v2, Triton) until Ctrl-C.
     #[cfg(feature = "torch")]
     Serve(serve::ServeArgs),
     /// Write the study's images (noise and smooth JPEGs at its three sizes) into a folder.
@@ -481,7 +481,15 @@ mod serve {
         let server = torchserve::start(ModelServerConfig { listen, models: vec![model] }).await?;
         super::banner(&[
             format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
-            format!("gRPC (org.pytorch.serve.grpc.inference) on http://{}", server.grpc_addr()),
+            format!(
+                "gRPC (org.pytorch.serve.grpc.inference, inference.GRPCInferenceService) on http://{}",
+                server.grpc_addr()
+            ),
+            format!(
+                "Open Inference Protocol: http://{}/v2/models/{}",
+                server.rest_addr(),
+                args.name
+            ),
             super::http2_banner(args.transport),
             format!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name),
             "Ctrl-C stops.".to_owned(),

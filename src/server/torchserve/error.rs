@@ -1,4 +1,6 @@
-//! The one place where the model server's errors become TorchServe's HTTP and gRPC statuses.
+//! The one place where the model server's errors become HTTP and gRPC statuses: TorchServe's
+//! codes and bodies for its APIs; the same codes, in the Open Inference Protocol's
+//! `{"error": ...}` body ([`super::oip::rest::OipError`]), for the OIP's.
 
 use std::sync::Arc;
 
@@ -6,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::codec::CodecError;
+use crate::codec::oip::{OipError, TensorError};
 use crate::inference::InferenceError;
 use crate::postprocess::PostprocessError;
 use crate::server::batching::BatchError;
@@ -69,6 +72,28 @@ pub enum PredictError {
     /// The worker gave no answer for the request's batch (it panicked).
     #[error("the model's worker failed")]
     Worker(#[source] BatchError),
+    /// An Open Inference Protocol message that does not read (malformed JSON, a tensor not
+    /// what its header says, binary data that does not add up).
+    #[error("the inference request does not read")]
+    Oip(#[from] OipError),
+    /// An OIP request whose inputs are not what the model takes.
+    #[error(
+        "the model takes one input, `image` (BYTES, [N]: encoded images) or `tensor` (FP32, \
+         [N, 3, 224, 224]: preprocessed images); the request has {0}"
+    )]
+    OipInput(String),
+    /// An OIP request for an output the model does not have.
+    #[error("the model has one output, `scores`; there is no `{0}`")]
+    UnknownOutput(String),
+    /// An `Inference-Header-Content-Length` that is not a byte count.
+    #[error("the Inference-Header-Content-Length header is not a byte count")]
+    HeaderLength,
+}
+
+impl From<TensorError> for PredictError {
+    fn from(error: TensorError) -> Self {
+        Self::Oip(error.into())
+    }
 }
 
 impl From<BatchError> for PredictError {
@@ -81,6 +106,11 @@ impl From<BatchError> for PredictError {
 }
 
 impl PredictError {
+    /// The HTTP status for the error, whichever API.
+    pub fn status(&self) -> StatusCode {
+        self.http().0
+    }
+
     /// TorchServe's HTTP status and exception name for the error.
     fn http(&self) -> (StatusCode, &'static str) {
         match self {
@@ -99,6 +129,10 @@ impl PredictError {
             | Self::NotBase64Json(_)
             | Self::Malformed(_)
             | Self::Image(_)
+            | Self::Oip(_)
+            | Self::OipInput(_)
+            | Self::UnknownOutput(_)
+            | Self::HeaderLength
             | Self::Body(BodyError::Unreadable(_) | BodyError::Undecodable(_)) => {
                 (StatusCode::BAD_REQUEST, "BadRequestException")
             }

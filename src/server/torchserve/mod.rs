@@ -1,13 +1,16 @@
 //! The TorchServe-compatible model server (feature `torch`): the vision, inference and
 //! postprocess stages composed behind TorchServe's inference APIs, REST ([`rest`]) and gRPC
-//! ([`grpc`]), with dynamic batching and every request's stage timings in its response.
+//! ([`grpc`]), and the Open Inference Protocol's ([`oip`]), with dynamic batching and every
+//! request's stage timings in its response.
 //!
-//! Both APIs hand the image to the same [`Models::predict`], so they answer the same bytes and
-//! fail the same way ([`PredictError`]); they differ only in framing. [`start`] serves them on
-//! the shared [`ServerHandle`].
+//! TorchServe's two APIs hand the image to the same [`Models::predict`], the OIP's two their
+//! tensors to the same [`oip::infer`], so each pair answers the same bytes and fails the same
+//! way ([`PredictError`]); they differ only in framing. [`start`] serves all four on the shared
+//! [`ServerHandle`]: REST on one port, gRPC's two services on the other.
 
 mod error;
 pub mod grpc;
+pub mod oip;
 pub mod rest;
 mod worker;
 
@@ -21,13 +24,13 @@ use bytes::Bytes;
 use tch::Device;
 
 pub use error::PredictError;
-pub use worker::{Answer, ServedModel};
+pub use worker::{Answer, ModelInput, ServedModel};
 
 use super::batching::BatchConfig;
 use super::{ListenConfig, ServerHandle};
 use crate::codec;
 use crate::ids::{Model, Setup};
-use crate::postprocess::Labels;
+use crate::postprocess::{self, Labels};
 use crate::timing::{Stage, StageTimings};
 
 /// What a healthy server answers to gRPC's `Ping`, as TorchServe does; REST's `GET /ping` sends
@@ -111,16 +114,8 @@ impl Models {
         Ok(Self(models))
     }
 
-    /// Runs `image` through model `name` (at `version`, when given): queue, decode, preprocess,
-    /// infer, postprocess, encode. `arrived` holds the stages before: the body's `receive`,
-    /// and under `decode` what getting the image out of the request took (base64, a form).
-    pub async fn predict(
-        &self,
-        name: &str,
-        version: Option<&str>,
-        image: Bytes,
-        arrived: StageTimings,
-    ) -> Result<Predicted, PredictError> {
+    /// Model `name` (at `version`, when given).
+    pub fn model(&self, name: &str, version: Option<&str>) -> Result<&ServedModel, PredictError> {
         let model = self.0.get(name).ok_or_else(|| PredictError::ModelNotFound(name.to_owned()))?;
         if let Some(version) = version.filter(|version| *version != model.version()) {
             return Err(PredictError::ModelVersionNotFound {
@@ -128,14 +123,32 @@ impl Models {
                 version: version.to_owned(),
             });
         }
+        Ok(model)
+    }
+
+    /// Runs `image` through model `name` (at `version`, when given): queue, decode, preprocess,
+    /// infer, postprocess (TorchServe's top 5), encode. `arrived` holds the stages before: the
+    /// body's `receive`, and under `decode` what getting the image out of the request took
+    /// (base64, a form).
+    pub async fn predict(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        image: Bytes,
+        arrived: StageTimings,
+    ) -> Result<Predicted, PredictError> {
+        let model = self.model(name, version)?;
         if image.is_empty() {
             return Err(PredictError::NoImage);
         }
-        let batched = model.batcher().submit(image)?.await?;
-        let (prediction, worked) = batched.output?;
+        let batched = model.batcher().submit(ModelInput::Encoded(image))?.await?;
+        let (scores, worked) = batched.output?;
         let mut timings = arrived;
         timings.record(Stage::Queue, batched.queued);
         timings.merge(&worked);
+        let prediction = timings
+            .time(Stage::Postprocess, || postprocess::classify(&scores, model.labels()))
+            .map_err(PredictError::Postprocess)?;
         let body = timings
             .time(Stage::Encode, || codec::python_json::encode(&prediction))
             .map_err(PredictError::Encode)?;
@@ -143,10 +156,13 @@ impl Models {
     }
 }
 
-/// Loads every model, then binds both APIs and serves them in background tasks.
+/// Loads every model, then binds both ports, TorchServe's APIs and the Open Inference
+/// Protocol's on each, and serves them in background tasks.
 pub async fn start(config: ModelServerConfig) -> io::Result<ServerHandle> {
     let models = Arc::new(Models::start(&config.models)?);
-    let router = rest::router(Arc::clone(&models));
-    let routes = grpc::routes(models, config.listen.body_limit);
+    let limit = config.listen.body_limit;
+    let router = rest::router(Arc::clone(&models)).merge(oip::rest::router(Arc::clone(&models)));
+    let routes =
+        grpc::routes(Arc::clone(&models), limit).add_service(oip::grpc::service(models, limit));
     ServerHandle::start(&config.listen, router, routes).await
 }
