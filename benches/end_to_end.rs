@@ -1,9 +1,12 @@
 //! End to end: the study's TorchServe experiment against servebench's model server (or any
-//! server speaking TorchServe's inference APIs), every request's time attributed to its stages.
+//! server speaking TorchServe's inference APIs or the Open Inference Protocol), every request's
+//! time attributed to its stages.
 //!
-//! Ids (`servebench::ids::EndToEndId`): `end_to_end/<route>/<size>/<setup>`, where `route` is how the image travels
-//! (`rest_h1_raw`, `rest_h1_multipart`, `rest_h1_base64`, the same over `rest_h2`, and
-//! `grpc_raw`), `size` the study's noise JPEG (`360x640`, `720x1280`, `1080x1920`) and `setup`
+//! Ids (`servebench::ids::EndToEndId`): `end_to_end/<route>/<size>/<setup>`, where `route` is
+//! how the image travels (TorchServe's: `rest_h1_raw`, `rest_h1_multipart`, `rest_h1_base64`,
+//! the same over `rest_h2`, and `grpc_raw`; the Open Inference Protocol's, with
+//! `SERVEBENCH_ROUTES=oip`: `oip_{rest_json,rest_binary,grpc}_{jpeg,tensor}`, the tensor ones
+//! preprocessing on the client), `size` the study's noise JPEG (`360x640`, `720x1280`, `1080x1920`) and `setup`
 //! the server's device and batching: `cpu_b1` (TorchServe's default: batch 1), `cpu_b8` (batch
 //! up to 8, 10 ms max delay), `cuda_b1` and `cuda_b8` where libtorch sees a GPU (skipped with the
 //! reason printed where not). One iteration is the study's unit: 20 concurrent requests, timed
@@ -52,6 +55,24 @@ use servebench::transport::{MODEL_TARGET_ENV, Route, Target};
 /// The study's unit of measurement: 20 concurrent requests.
 const CONCURRENCY: usize = 20;
 
+/// Names the routes to measure, comma-separated: sets (`torchserve`, `oip`, `all`) and route
+/// names (`oip_grpc_tensor`); unset: `torchserve`, the study's experiment.
+const ROUTES_ENV: &str = "SERVEBENCH_ROUTES";
+
+/// The routes this run measures: [`ROUTES_ENV`]'s; Criterion's test mode and `--list` take
+/// every route.
+fn routes() -> Vec<Route> {
+    if !common::measuring() {
+        return Route::ALL.to_vec();
+    }
+    match std::env::var(ROUTES_ENV) {
+        Ok(names) if !names.trim().is_empty() => {
+            Route::parse_list(&names).unwrap_or_else(|error| panic!("{ROUTES_ENV}: {error}"))
+        }
+        _ => Route::TORCHSERVE.to_vec(),
+    }
+}
+
 /// The model server setups this machine can run: every local one, the CUDA ones only where
 /// libtorch sees a GPU.
 fn setups() -> Vec<Setup> {
@@ -93,13 +114,14 @@ fn end_to_end(c: &mut Criterion) {
         vec![Setup::External]
     };
 
+    let routes = routes();
     let mut group = common::group(c, Group::EndToEnd);
     group.throughput(Throughput::Elements(CONCURRENCY as u64));
     for link in common::link::links() {
         let cells: Vec<EndToEndId> = runs
             .iter()
             .flat_map(|&setup| EndToEndId::over(link, setup))
-            .filter(|id| images.contains_key(&id.size))
+            .filter(|id| images.contains_key(&id.size) && routes.contains(&id.route))
             .collect();
         if cells.is_empty() {
             continue;

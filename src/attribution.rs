@@ -180,7 +180,12 @@ mod tests {
     #[test]
     fn means_are_per_stage_over_the_requests_that_report_it() {
         let ms = Duration::from_millis;
-        let client = |wait| ClientTimings { encode: ms(1), wait: ms(wait), decode: ms(0) };
+        let client = |wait| ClientTimings {
+            encode: ms(1),
+            wait: ms(wait),
+            decode: ms(0),
+            ..Default::default()
+        };
         let mut reported = StageTimings::default();
         reported.record(Stage::Infer, ms(30));
         let requests = [(client(40), reported), (client(60), StageTimings::default())];
@@ -204,7 +209,13 @@ mod tests {
             if let Some(receive) = receive {
                 server.record(Stage::Receive, ms(receive));
             }
-            (ClientTimings { encode: ms(2), wait: ms(wait), decode: ms(1) }, server)
+            let client = ClientTimings {
+                encode: ms(2),
+                wait: ms(wait),
+                decode: ms(1),
+                ..Default::default()
+            };
+            (client, server)
         };
         let requests = [request(10, Some(4)), request(20, None), request(30, Some(8))];
         let (mut first, mut second) = (StageSums::default(), StageSums::default());

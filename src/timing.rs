@@ -144,10 +144,14 @@ impl fmt::Display for StageTimings {
     }
 }
 
-/// Where one request's time went on the client: building the body, waiting for the whole answer
-/// (the network and the server), reading it.
+/// Where one request's time went on the client: preparing the model's input where the client
+/// does (the Open Inference Protocol's tensor routes), building the body, waiting for the whole
+/// answer (the network and the server), reading it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClientTimings {
+    /// The image to the model's input on the client: decode, resize, crop, normalize (zero
+    /// where the server does it).
+    pub preprocess: Duration,
     /// The image to the request body (base64, JSON, multipart framing; for gRPC, the message,
     /// whose protobuf encoding tonic does while sending, under `wait`).
     pub encode: Duration,
@@ -161,6 +165,7 @@ impl ClientTimings {
     /// The time spent in `stage`.
     pub fn get(&self, stage: ClientStage) -> Duration {
         match stage {
+            ClientStage::Preprocess => self.preprocess,
             ClientStage::Encode => self.encode,
             ClientStage::Wait => self.wait,
             ClientStage::Decode => self.decode,
@@ -173,7 +178,9 @@ impl ClientTimings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientStage {
-    /// The image to the request body.
+    /// The image to the model's input, where the client prepares it.
+    Preprocess,
+    /// The image (or tensor) to the request body.
     Encode,
     /// From sending the request to holding the whole answer.
     Wait,
@@ -183,11 +190,12 @@ pub enum ClientStage {
 
 impl ClientStage {
     /// Every client stage, in request order.
-    pub const ALL: [Self; 3] = [Self::Encode, Self::Wait, Self::Decode];
+    pub const ALL: [Self; 4] = [Self::Preprocess, Self::Encode, Self::Wait, Self::Decode];
 
-    /// `encode`, `wait` or `decode`.
+    /// `preprocess`, `encode`, `wait` or `decode`.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Preprocess => "preprocess",
             Self::Encode => "encode",
             Self::Wait => "wait",
             Self::Decode => "decode",

@@ -102,7 +102,8 @@ async fn serve_answers_curl_t_and_grpc_on_the_addresses_it_prints() {
     assert_eq!(answer.as_object().unwrap().len(), 5, "{answer:?}");
 
     let grpc = ModelClient::connect(Route::Grpc, &target, "resnet50").await.unwrap();
-    assert_eq!(grpc.predict(&image).await.unwrap().answer, answer, "gRPC answers as REST does");
+    let reply = grpc.predict(&image).await.unwrap();
+    assert_eq!(reply.answer.torchserve(), Some(&answer), "gRPC answers as REST does");
 }
 
 /// Runs `servebench load <args> --out <dir>`, a second a point at most, and reads back the run

@@ -155,8 +155,15 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     let BenchId::EndToEnd(charted) = id("end_to_end/grpc_raw/360x640/cpu_b1") else {
         unreachable!()
     };
-    attribution::merge(&attribution::path(&home, Group::EndToEnd), [(charted, means)].into())
-        .unwrap();
+    // An Open Inference Protocol route that preprocesses on the client: its own column.
+    let BenchId::EndToEnd(tensor) = id("end_to_end/oip_grpc_tensor/360x640/cpu_b1") else {
+        unreachable!()
+    };
+    let mut tensor_means = means.clone();
+    tensor_means.client.insert(ClientStage::Preprocess, 9.5);
+    tensor_means.server.remove(&Stage::Preprocess);
+    let stages = [(charted, means), (tensor, tensor_means)].into();
+    attribution::merge(&attribution::path(&home, Group::EndToEnd), stages).unwrap();
     // An id from another version of servebench is named, not reported.
     criterion_bench_text(&home, "vision/warp/noise_jpeg_360x640");
 
@@ -194,13 +201,22 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     // network is the wait less the server's stages (690 - 685.7).
     assert!(markdown.contains("| 360x640 | — | — | 1.050 (1.029 – 1.071) |"), "{markdown}");
     assert!(
-        markdown.contains("| grpc_raw | 200 | 0.01 | 4.30 | 0.00 | 620.00 | 2.50 | 7.20 | 56.00 |"),
+        markdown.contains(
+            "| grpc_raw | 200 | 0.00 | 0.01 | 4.30 | 0.00 | 620.00 | 2.50 | 7.20 | 56.00 |"
+        ),
         "{markdown}"
     );
+    assert!(
+        markdown.contains(
+            "| oip_grpc_tensor | 200 | 9.50 | 0.01 | 11.50 | 0.00 | 620.00 | 2.50 | 0.00 | 56.00 |"
+        ),
+        "{markdown}"
+    );
+    // The client's preprocess has a column where a route has one.
     assert!(markdown.contains(
-        "| route | requests | client encode | network | receive | queue | decode | preprocess | \
-         infer | postprocess | answer | server encode | client decode | total |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| route | requests | client preprocess | client encode | network | receive | queue | \
+         decode | preprocess | infer | postprocess | answer | server encode | client decode | \
+         total |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     ));
     // Beside the bar, the stage benches that are the server's stages: preprocess is the resize
     // (and crop) of the decoded image, not `vision/preprocess`, which decodes as well.

@@ -15,8 +15,8 @@ use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use model_server::{LIMIT, direct_answer, same_answer};
-use servebench::client::torchserve::ModelClient;
+use model_server::{LIMIT, direct_answer, direct_scores, same_answer};
+use servebench::client::torchserve::{ModelAnswer, ModelClient};
 use servebench::codec;
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::messages::torchserve::PredictionsRequest;
@@ -25,7 +25,7 @@ use servebench::server::ServerHandle;
 use servebench::server::batching::BatchConfig;
 use servebench::server::torchserve::HEALTHY;
 use servebench::timing::{self, Stage, StageTimings};
-use servebench::transport::Route;
+use servebench::transport::{OipInput, Route};
 use tonic::Code;
 
 async fn server(batch: BatchConfig) -> ServerHandle {
@@ -286,14 +286,30 @@ async fn every_client_route_gets_the_answer_with_both_sides_timings() {
     let server = server(BatchConfig::default()).await;
     let image = small_image();
     let expected = direct_answer(&image);
+    let scores = direct_scores(&image);
     for route in Route::ALL {
         let client = ModelClient::connect(route, &server.target(), "resnet50").await.unwrap();
         let replies = client.predict_concurrent(&image, 2).await.unwrap();
         assert_eq!(replies.len(), 2);
+        // The tensor routes preprocess on the client: the server only infers.
+        let on_client = matches!(route, Route::Oip(_, OipInput::Tensor));
         for reply in replies {
-            assert!(same_answer(&reply.answer, &expected), "{route}: {}", reply.answer);
+            match &reply.answer {
+                ModelAnswer::TorchServe(answer) => {
+                    assert!(same_answer(answer, &expected), "{route}: {answer}");
+                }
+                ModelAnswer::Oip(answer) => {
+                    let got = answer.outputs[0].tensor.to_f32().unwrap();
+                    assert_eq!(answer.outputs[0].tensor.shape, [1, 1000], "{route}");
+                    let close = got.iter().zip(&scores).all(|(a, b)| (a - b).abs() <= 1e-4);
+                    assert!(close && got.len() == scores.len(), "{route}: {:?}", &got[..5]);
+                }
+            }
+            assert_eq!(reply.client.preprocess.is_zero(), !on_client, "{route}: {reply:?}");
             for stage in MODEL_STAGES {
-                assert!(reply.server.get(stage).is_some(), "{route}: no server {stage:?}");
+                let expected = !(on_client && stage == Stage::Preprocess);
+                let got = reply.server.get(stage).is_some();
+                assert_eq!(got, expected, "{route}: server {stage:?}");
             }
             let server_total: Duration =
                 Stage::ALL.iter().filter_map(|s| reply.server.get(*s)).sum();

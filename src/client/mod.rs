@@ -6,12 +6,13 @@
 
 pub mod floor;
 pub mod grpc;
+pub mod oip;
 pub mod rest;
 pub mod torchserve;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -47,6 +48,7 @@ impl<T> Reply<T> {
         [started, sent, received]: [Instant; 3],
     ) -> Self {
         let client = ClientTimings {
+            preprocess: Duration::ZERO,
             encode: sent - started,
             wait: received - sent,
             decode: received.elapsed(),
@@ -101,6 +103,12 @@ pub enum ClientError {
     /// The answer did not parse.
     #[error("the answer did not parse")]
     Codec(#[from] CodecError),
+    /// An Open Inference Protocol request or answer that is not the protocol's.
+    #[error("not an Open Inference Protocol message")]
+    Oip(#[from] crate::codec::oip::OipError),
+    /// The image to send does not decode (where the client preprocesses it).
+    #[error("the image to send does not decode")]
+    Image(#[from] crate::vision::VisionError),
 }
 
 impl ClientError {

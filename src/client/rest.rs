@@ -103,37 +103,38 @@ impl RestClient {
                 (&self.0.uris[2], "application/octet-stream", raw::encode(message))
             }
         };
-        let (body, encoding) =
-            if self.0.gzip { (gzip::encode(&body), Some("gzip")) } else { (body, None) };
+        let gzipped = [(header::CONTENT_ENCODING.as_str(), "gzip")];
+        let (body, headers): (_, &[_]) =
+            if self.0.gzip { (gzip::encode(&body), &gzipped) } else { (body, &[]) };
         let sent = Instant::now();
         let _permit = match &self.0.permits {
             Some(permits) => Some(permits.acquire().await.map_err(ClientError::transport)?),
             None => None,
         };
         let pool = self.0.next.fetch_add(1, Ordering::Relaxed) % self.0.clients.len();
-        let (headers, body) =
-            post(&self.0.clients[pool], uri, content_type, encoding, body).await?;
+        let (headers, body) = post(&self.0.clients[pool], uri, content_type, headers, body).await?;
         let received = Instant::now();
         let server = headers.get(timing::HEADER).map(|value| value.to_str());
         Ok(Reply::cut(json::decode(&body)?, server, [started, sent, received]))
     }
 }
 
-/// Posts `body` to `uri`, in `content_encoding` where it has one, and reads the whole answer:
-/// its headers and body when it is 200 OK, else the error it reports.
+/// Posts `body` to `uri` with `headers` besides its content type (a `content-encoding`, say)
+/// and reads the whole answer: its headers and body when it is 200 OK, else the error it
+/// reports.
 pub(crate) async fn post(
     client: &HttpClient,
     uri: &Uri,
     content_type: &str,
-    content_encoding: Option<&str>,
+    headers: &[(&str, &str)],
     body: Bytes,
 ) -> Result<(http::HeaderMap, Bytes), ClientError> {
     let mut request = Request::builder()
         .method(Method::POST)
         .uri(uri.clone())
         .header(header::CONTENT_TYPE, content_type);
-    if let Some(encoding) = content_encoding {
-        request = request.header(header::CONTENT_ENCODING, encoding);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = request.body(Full::new(body)).map_err(ClientError::transport)?;
     let response = client.request(request).await.map_err(ClientError::transport)?;

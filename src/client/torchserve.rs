@@ -1,7 +1,8 @@
-//! Clients of TorchServe's inference APIs (servebench's model server or a real TorchServe): the
-//! image goes as a raw body, a multipart form or base64 JSON over HTTP/1.1 or HTTP/2, or as
-//! gRPC's `data` input. Every call returns a [`Reply`]: the answer with both sides' timings,
-//! the client's and the server's (its `Server-Timing` header or metadata, empty when the server
+//! Clients of a model server's routes (servebench's model server, a real TorchServe, Triton):
+//! TorchServe's inference APIs, where the image goes as a raw body, a multipart form or base64
+//! JSON over HTTP/1.1 or HTTP/2, or as gRPC's `data` input; and the Open Inference Protocol's
+//! ([`super::oip`]). Every call returns a [`Reply`]: the answer with both sides' timings, the
+//! client's and the server's (its `Server-Timing` header or metadata, empty when the server
 //! sends none, as TorchServe does not).
 
 use std::sync::Arc;
@@ -11,7 +12,9 @@ use bytes::Bytes;
 use http::Uri;
 use tonic::transport::Channel;
 
+use super::oip::OipClient;
 use super::{ClientError, Reply, grpc, rest};
+use crate::codec::oip::InferResponse;
 use crate::codec::{base64, json, multipart};
 use crate::messages::torchserve::PredictionsRequest;
 use crate::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
@@ -32,6 +35,26 @@ pub struct ModelClient {
 enum Transport {
     Rest { client: rest::HttpClient, uri: Uri, body: Body },
     Grpc(InferenceApIsServiceClient<Channel>),
+    Oip(OipClient),
+}
+
+/// A model server's answer, as the route's API gives it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelAnswer {
+    /// TorchServe's: the top classes' probabilities by label, as JSON.
+    TorchServe(serde_json::Value),
+    /// The Open Inference Protocol's: the `scores` output.
+    Oip(InferResponse),
+}
+
+impl ModelAnswer {
+    /// TorchServe's JSON answer; none for the Open Inference Protocol's.
+    pub fn torchserve(&self) -> Option<&serde_json::Value> {
+        match self {
+            Self::TorchServe(answer) => Some(answer),
+            Self::Oip(_) => None,
+        }
+    }
 }
 
 impl ModelClient {
@@ -51,6 +74,9 @@ impl ModelClient {
                 .max_decoding_message_size(DEFAULT_BODY_LIMIT)
                 .max_encoding_message_size(DEFAULT_BODY_LIMIT),
             ),
+            Route::Oip(api, input) => {
+                Transport::Oip(OipClient::connect(api, input, target, model).await?)
+            }
         };
         Ok(Self { route, model: model.into(), transport: Arc::new(transport) })
     }
@@ -61,9 +87,9 @@ impl ModelClient {
     }
 
     /// Sends `image` for prediction and reads the answer, timing each client stage.
-    pub async fn predict(&self, image: &Bytes) -> Result<Reply<serde_json::Value>, ClientError> {
+    pub async fn predict(&self, image: &Bytes) -> Result<Reply<ModelAnswer>, ClientError> {
         let started = Instant::now();
-        match &*self.transport {
+        let answer = match &*self.transport {
             Transport::Rest { client, uri, body } => {
                 let (content_type, body) = match body {
                     Body::Raw => ("application/octet-stream".to_owned(), image.clone()),
@@ -77,10 +103,10 @@ impl ModelClient {
                     }
                 };
                 let encoded = Instant::now();
-                let (headers, body) = rest::post(client, uri, &content_type, None, body).await?;
+                let (headers, body) = rest::post(client, uri, &content_type, &[], body).await?;
                 let received = Instant::now();
                 let server = headers.get(timing::HEADER).map(|value| value.to_str());
-                Ok(Reply::cut(json::decode(&body)?, server, [started, encoded, received]))
+                Reply::cut(json::decode(&body)?, server, [started, encoded, received])
             }
             Transport::Grpc(client) => {
                 let request = PredictionsRequest {
@@ -93,13 +119,19 @@ impl ModelClient {
                 let received = Instant::now();
                 let (metadata, response, _) = response.into_parts();
                 let server = metadata.get(timing::HEADER).map(|value| value.to_str());
-                Ok(Reply::cut(
+                Reply::cut(
                     json::decode(&response.prediction)?,
                     server,
                     [started, encoded, received],
-                ))
+                )
             }
-        }
+            Transport::Oip(client) => {
+                let Reply { answer, client, server } = client.infer(image).await?;
+                return Ok(Reply { answer: ModelAnswer::Oip(answer), client, server });
+            }
+        };
+        let Reply { answer, client, server } = answer;
+        Ok(Reply { answer: ModelAnswer::TorchServe(answer), client, server })
     }
 
     /// Sends `image` `concurrency` times at once, as tasks on the current runtime, and returns
@@ -108,7 +140,7 @@ impl ModelClient {
         &self,
         image: &Bytes,
         concurrency: usize,
-    ) -> Result<Vec<Reply<serde_json::Value>>, ClientError> {
+    ) -> Result<Vec<Reply<ModelAnswer>>, ClientError> {
         super::concurrently(concurrency, || {
             let (client, image) = (self.clone(), image.clone());
             async move { client.predict(&image).await }

@@ -40,6 +40,9 @@ use crate::timing::{ClientTimings, StageTimings};
 pub const LATE: Duration = Duration::from_millis(5);
 
 /// What the loop tells the collector.
+// Two events a request, moved through a channel: boxing the larger would cost an allocation
+// each, moving it costs a copy of a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 enum Event {
     /// A request left; it was due at `due`.
     Sent { seq: u64, due: Instant, delayed: bool },
@@ -140,7 +143,8 @@ fn kind(error: &ClientError) -> String {
         ClientError::InvalidTarget { .. } => "invalid target".to_owned(),
         ClientError::Transport(_) => "transport".to_owned(),
         ClientError::Status { status, .. } => status.to_string(),
-        ClientError::Codec(_) => "answer did not parse".to_owned(),
+        ClientError::Codec(_) | ClientError::Oip(_) => "answer did not parse".to_owned(),
+        ClientError::Image(_) => "image did not decode".to_owned(),
     }
 }
 

@@ -29,7 +29,8 @@ pub enum Segment {
 
 impl Segment {
     /// Every segment of a request's time, in the order they happen.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
+        Self::Client(ClientStage::Preprocess),
         Self::Client(ClientStage::Encode),
         Self::Network,
         Self::Server(Stage::Receive),
@@ -57,6 +58,7 @@ impl Segment {
 
 /// One per [`Segment::ALL`].
 const COLORS: [RGBColor; Segment::ALL.len()] = [
+    RGBColor(0x61, 0x61, 0x61),
     RGBColor(0x9e, 0x9e, 0x9e),
     RGBColor(0x42, 0x85, 0xf4),
     RGBColor(0x00, 0xac, 0xc1),

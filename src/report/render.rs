@@ -258,7 +258,6 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         transport_scenarios: transport_scenarios(&results, &transport_stages, &links)?,
         links: link_section,
         load: super::load::sections(&config.load)?,
-        segments: Segment::ALL.map(Segment::label).into(),
         groups: groups(&measurements, &links),
         missing: missing(
             &results,
@@ -299,8 +298,6 @@ struct Context {
     links: Option<super::link::LinkSection>,
     /// The latest `servebench load` run of each workload.
     load: Vec<super::load::LoadSection>,
-    /// The charts' segments, as the tables head their columns.
-    segments: Vec<String>,
     groups: Vec<GroupTable>,
     missing: Vec<String>,
     ids: usize,
@@ -399,6 +396,9 @@ struct Scenario {
     size: String,
     svg: String,
     svg_file: String,
+    /// The table's segment columns: every segment but the client's `preprocess` where no row
+    /// has one (only the Open Inference Protocol's tensor routes do).
+    segments: Vec<String>,
     rows: Vec<ScenarioRow>,
     stage_benches: Vec<Cell>,
 }
@@ -408,7 +408,7 @@ struct ScenarioRow {
     /// The route, or the transport carrier (`grpc+window_16m`).
     route: String,
     requests: usize,
-    /// Milliseconds per segment, formatted, in chart order.
+    /// Milliseconds per segment shown, formatted, in chart order.
     segments: Vec<String>,
     total: String,
 }
@@ -686,8 +686,11 @@ fn scenarios(
     let crossed = links_measured(results, Group::EndToEnd);
     for (setup, link) in setups().flat_map(|setup| crossed.iter().map(move |&link| (setup, link))) {
         for size in STUDY_SIZES {
+            // TorchServe's routes, then the Open Inference Protocol's where they were measured.
+            let oip = Route::OIP.map(|route| EndToEndId { route, link, size, setup });
             let found: Vec<(String, &StageMeans)> = torchserve_ids(size, setup, link)
                 .iter()
+                .chain(&oip)
                 .filter_map(|id| stages.get(id).map(|means| (id.route.to_string(), means)))
                 .collect();
             if found.is_empty() {
@@ -767,13 +770,19 @@ fn scenario(
         .collect();
     let title = format!("{group}, {size}, {setup}: where a request's time went");
     let svg = chart::stacked_bars(&title, &bars).map_err(io::Error::other)?;
+    let shown: Vec<usize> = (0..Segment::ALL.len())
+        .filter(|&index| {
+            Segment::ALL[index] != Segment::Client(ClientStage::Preprocess)
+                || bars.iter().any(|bar| bar.segments[index] > 0.0)
+        })
+        .collect();
     let rows = found
         .iter()
         .zip(&bars)
         .map(|((label, means), bar)| ScenarioRow {
             route: label.clone(),
             requests: means.requests,
-            segments: bar.segments.iter().map(|ms| format!("{ms:.2}")).collect(),
+            segments: shown.iter().map(|&index| format!("{:.2}", bar.segments[index])).collect(),
             total: format!("{:.2}", bar.segments.iter().sum::<f64>()),
         })
         .collect();
@@ -782,6 +791,7 @@ fn scenario(
         setup,
         size,
         svg,
+        segments: shown.iter().map(|&index| Segment::ALL[index].label()).collect(),
         rows,
         stage_benches,
     })
@@ -885,9 +895,10 @@ mod tests {
         assert!(looked_up().contains(&BenchId::from(
             "vision/resize/noise_jpeg_360x640".parse::<VisionId>().unwrap()
         )));
-        // Five setups by every route and size on loopback; over each of the five emulated
-        // profiles, the link routes at every size for the two batch-1 setups.
+        // Five setups by every route (TorchServe's 7, the Open Inference Protocol's 6) and size
+        // on loopback; over each of the five emulated profiles, the link routes at every size
+        // for the two batch-1 setups.
         let links = EndToEndId::LINK_ROUTES.len() * 3 * 2 * 5;
-        assert_eq!(EndToEndId::all().len(), 5 * 7 * 3 + links);
+        assert_eq!(EndToEndId::all().len(), 5 * (7 + 6) * 3 + links);
     }
 }

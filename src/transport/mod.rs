@@ -81,20 +81,60 @@ pub enum Body {
     Base64,
 }
 
-/// How an image travels to a model server speaking TorchServe's inference APIs: REST with a
-/// body kind over an HTTP version, or gRPC's `Predictions` with the image under input `data`.
+/// How an Open Inference Protocol request's tensors travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OipApi {
+    /// REST over HTTP/1.1, the tensors inside the JSON (a JPEG as base64 text).
+    RestJson,
+    /// REST over HTTP/1.1, the tensors as binary data after the JSON (the binary tensor data
+    /// extension), the answer's too.
+    RestBinary,
+    /// gRPC's `ModelInfer`, the tensors as raw contents.
+    Grpc,
+}
+
+/// What an Open Inference Protocol client sends of an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OipInput {
+    /// The encoded image (`BYTES`): the server decodes and preprocesses it.
+    Jpeg,
+    /// The preprocessed image (`FP32 [1, 3, 224, 224]`): the client decodes and preprocesses,
+    /// the server only infers.
+    Tensor,
+}
+
+impl OipInput {
+    /// The input it fills on servebench's model server: `image` (`BYTES [N]`) or `tensor`
+    /// (`FP32 [N, 3, 224, 224]`).
+    pub const fn tensor_name(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image",
+            Self::Tensor => "tensor",
+        }
+    }
+}
+
+/// The output of servebench's model server over the Open Inference Protocol: `scores`, `FP32
+/// [N, classes]`.
+pub const OIP_OUTPUT: &str = "scores";
+
+/// How an image travels to a model server: TorchServe's inference APIs (REST with a body kind
+/// over an HTTP version, or gRPC's `Predictions` with the image under input `data`), or the Open
+/// Inference Protocol's (an API and an input).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Route {
     /// `POST /predictions/{model}`.
     Rest(HttpVersion, Body),
     /// `InferenceAPIsService/Predictions`.
     Grpc,
+    /// `POST /v2/models/{model}/infer` or `GRPCInferenceService/ModelInfer`.
+    Oip(OipApi, OipInput),
 }
 
 impl Route {
-    /// Every route, in report order: REST over HTTP/1.1 then HTTP/2, each raw, multipart and
-    /// base64, then gRPC.
-    pub const ALL: [Self; 7] = [
+    /// TorchServe's routes, in report order: REST over HTTP/1.1 then HTTP/2, each raw,
+    /// multipart and base64, then gRPC.
+    pub const TORCHSERVE: [Self; 7] = [
         Self::Rest(HttpVersion::Http1, Body::Raw),
         Self::Rest(HttpVersion::Http1, Body::Multipart),
         Self::Rest(HttpVersion::Http1, Body::Base64),
@@ -104,7 +144,34 @@ impl Route {
         Self::Grpc,
     ];
 
-    /// The name in bench ids: `rest_h1_raw`, `rest_h2_multipart`, `grpc_raw`, ...
+    /// The Open Inference Protocol's routes, in report order: the JPEG then the tensor, each
+    /// over REST with JSON, REST with binary data, and gRPC.
+    pub const OIP: [Self; 6] = [
+        Self::Oip(OipApi::RestJson, OipInput::Jpeg),
+        Self::Oip(OipApi::RestBinary, OipInput::Jpeg),
+        Self::Oip(OipApi::Grpc, OipInput::Jpeg),
+        Self::Oip(OipApi::RestJson, OipInput::Tensor),
+        Self::Oip(OipApi::RestBinary, OipInput::Tensor),
+        Self::Oip(OipApi::Grpc, OipInput::Tensor),
+    ];
+
+    /// Every route: TorchServe's, then the Open Inference Protocol's.
+    pub const ALL: [Self; 13] = {
+        let mut all = [Self::Grpc; 13];
+        let mut i = 0;
+        while i < 7 {
+            all[i] = Self::TORCHSERVE[i];
+            i += 1;
+        }
+        while i < 13 {
+            all[i] = Self::OIP[i - 7];
+            i += 1;
+        }
+        all
+    };
+
+    /// The name in bench ids: `rest_h1_raw`, `rest_h2_multipart`, `grpc_raw`,
+    /// `oip_rest_binary_tensor`, ...
     pub fn name(self) -> &'static str {
         match self {
             Self::Rest(HttpVersion::Http1, Body::Raw) => "rest_h1_raw",
@@ -114,16 +181,47 @@ impl Route {
             Self::Rest(HttpVersion::Http2, Body::Multipart) => "rest_h2_multipart",
             Self::Rest(HttpVersion::Http2, Body::Base64) => "rest_h2_base64",
             Self::Grpc => "grpc_raw",
+            Self::Oip(OipApi::RestJson, OipInput::Jpeg) => "oip_rest_json_jpeg",
+            Self::Oip(OipApi::RestBinary, OipInput::Jpeg) => "oip_rest_binary_jpeg",
+            Self::Oip(OipApi::Grpc, OipInput::Jpeg) => "oip_grpc_jpeg",
+            Self::Oip(OipApi::RestJson, OipInput::Tensor) => "oip_rest_json_tensor",
+            Self::Oip(OipApi::RestBinary, OipInput::Tensor) => "oip_rest_binary_tensor",
+            Self::Oip(OipApi::Grpc, OipInput::Tensor) => "oip_grpc_tensor",
         }
     }
 
-    /// The protocol it travels by.
+    /// The protocol it travels by (the Open Inference Protocol's REST over HTTP/1.1, as
+    /// Triton's perf_analyzer sends it).
     pub fn protocol(self) -> Protocol {
         match self {
-            Self::Rest(HttpVersion::Http1, _) => Protocol::RestH1,
+            Self::Rest(HttpVersion::Http1, _)
+            | Self::Oip(OipApi::RestJson | OipApi::RestBinary, _) => Protocol::RestH1,
             Self::Rest(HttpVersion::Http2, _) => Protocol::RestH2,
-            Self::Grpc => Protocol::Grpc,
+            Self::Grpc | Self::Oip(OipApi::Grpc, _) => Protocol::Grpc,
         }
+    }
+}
+
+impl Route {
+    /// Routes from a comma-separated list of route names and sets: `torchserve`
+    /// ([`TORCHSERVE`](Self::TORCHSERVE)), `oip` ([`OIP`](Self::OIP)), `all`. Each route once,
+    /// in the order first named.
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, UnknownName> {
+        let mut routes = Vec::new();
+        for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+            let named: Vec<Self> = match name {
+                "torchserve" => Self::TORCHSERVE.to_vec(),
+                "oip" => Self::OIP.to_vec(),
+                "all" => Self::ALL.to_vec(),
+                _ => vec![name.parse()?],
+            };
+            for route in named {
+                if !routes.contains(&route) {
+                    routes.push(route);
+                }
+            }
+        }
+        Ok(routes)
     }
 }
 

@@ -40,14 +40,19 @@ pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ServerHa
     torchserve::start(ModelServerConfig { listen, models: vec![model] }).await.unwrap()
 }
 
+/// The model's scores for `image`, its stages called directly: what the Open Inference
+/// Protocol's `scores` output holds.
+pub fn direct_scores(image: &[u8]) -> Vec<f32> {
+    let classifier = Classifier::load(&resnet(), Device::Cpu).unwrap();
+    let input = inference::batch(&[vision::preprocess(image).unwrap()]).unwrap();
+    inference::scores(&classifier.forward(&input).unwrap()).unwrap().remove(0)
+}
+
 /// The answer servebench's stages give for `image` when called directly, as the server writes
 /// it (Python's JSON) read back: a float goes through the same text either way, so answers
 /// compare exactly.
 pub fn direct_answer(image: &[u8]) -> serde_json::Value {
-    let classifier = Classifier::load(&resnet(), Device::Cpu).unwrap();
-    let input = inference::batch(&[vision::preprocess(image).unwrap()]).unwrap();
-    let scores = inference::scores(&classifier.forward(&input).unwrap()).unwrap();
-    let prediction = postprocess::classify(&scores[0], &Labels::imagenet()).unwrap();
+    let prediction = postprocess::classify(&direct_scores(image), &Labels::imagenet()).unwrap();
     serde_json::from_slice(&python_json::encode(&prediction).unwrap()).unwrap()
 }
 

@@ -23,7 +23,8 @@ use servebench::transport::{self, DEFAULT_BODY_LIMIT, MODEL_TARGET_ENV, STUDY_TA
 pub struct LoadArgs {
     /// What to send: study/<carrier>/<payload> (carrier rest_h1, rest_h2, grpc, with +knobs, or
     /// tcp_floor; payload basic, base64_<size>, binary_<size>) or model/<route>/<size>/<setup>
-    /// (route rest_h1_raw ... grpc_raw; setup cpu_b1, cpu_b8, cuda_b1, cuda_b8 or external).
+    /// (route rest_h1_raw ... grpc_raw, or the Open Inference Protocol's oip_rest_json_jpeg ...
+    /// oip_grpc_tensor; setup cpu_b1, cpu_b8, cuda_b1, cuda_b8 or external).
     /// Over an emulated link: <carrier>@<link> or <route>@<link> (100mbit, 1gbit_rtt1ms, ...).
     #[arg(required = true, value_name = "WORKLOAD")]
     workloads: Vec<Workload>,

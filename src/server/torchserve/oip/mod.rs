@@ -28,14 +28,15 @@ use crate::codec::oip::{
 use crate::postprocess;
 use crate::server::torchserve::worker::ModelInput;
 use crate::timing::{Stage, StageTimings};
+use crate::transport::{OIP_OUTPUT, OipInput};
 use crate::vision::{self, ChwImage};
 
 /// The input of encoded images: `BYTES`, `[N]`.
-pub const IMAGE_INPUT: &str = "image";
+pub const IMAGE_INPUT: &str = OipInput::Jpeg.tensor_name();
 /// The input of preprocessed images: `FP32`, `[N, 3, 224, 224]`.
-pub const TENSOR_INPUT: &str = "tensor";
+pub const TENSOR_INPUT: &str = OipInput::Tensor.tensor_name();
 /// The output: `FP32`, `[N, classes]`.
-pub const SCORES_OUTPUT: &str = "scores";
+pub const SCORES_OUTPUT: &str = OIP_OUTPUT;
 /// The models' platform, as Triton names TorchScript's.
 pub const PLATFORM: &str = "pytorch_libtorch";
 /// The protocol extensions the server has.
