@@ -127,6 +127,13 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     criterion_bench(
         &home,
         "new",
+        id("end_to_end/oip_grpc_tensor/360x640/cpu_b1"),
+        r#"{"Elements": 20}"#,
+        &around(0.9e9),
+    );
+    criterion_bench(
+        &home,
+        "new",
         id("inference/resnet50_cpu/b1"),
         r#"{"Elements": 1}"#,
         &around(37e6),
@@ -187,7 +194,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     let out = dir.0.join("servebench");
     let config = report_config(home, &out);
     let written = render::report(&config).unwrap();
-    assert_eq!(written.ids, 7);
+    assert_eq!(written.ids, 8);
     let html = std::fs::read_to_string(&written.html).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     // Where the run was made is the benches' record, not the machine rendering it.
@@ -211,6 +218,18 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
             "| oip_grpc_tensor | 200 | 9.50 | 0.01 | 11.50 | 0.00 | 620.00 | 2.50 | 0.00 | 56.00 |"
         ),
         "{markdown}"
+    );
+    // Send the JPEG or the tensor: one request's bytes (the fixture's 360x640 JPEG in TorchServe's
+    // gRPC message, the tensor in the OIP's), client and server ms but the queue, the time.
+    let inputs = markdown.split("### 360x640, cpu_b1").nth(1).expect("the inputs table");
+    assert!(
+        inputs.contains("| grpc_raw | JPEG | 273,804 | 0.0 | 0.0 | 65.7 | 620.0 | 1.050 ("),
+        "{inputs}"
+    );
+    assert!(
+        inputs
+            .contains("| oip_grpc_tensor | tensor | 602,165 | 9.5 | 9.5 | 58.5 | 620.0 | 0.900 ("),
+        "{inputs}"
     );
     // The client's preprocess has a column where a route has one.
     assert!(markdown.contains(
@@ -245,7 +264,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     // Kept for the record (`--save`), the run renders the same report; the README's findings
     // come from it, with where it ran.
     let kept = dir.0.join("results").join("kept");
-    assert_eq!(snapshot::save(&config.criterion_home, "new", &kept).unwrap(), 7);
+    assert_eq!(snapshot::save(&config.criterion_home, "new", &kept).unwrap(), 8);
     let from_kept = ReportConfig { criterion_home: kept.clone(), ..config.clone() };
     render::report(&from_kept).unwrap();
     let without_written = |text: &str| -> String {

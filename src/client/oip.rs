@@ -68,26 +68,8 @@ impl OipClient {
     /// tensor input, and reads the answer, timing each client stage.
     pub async fn infer(&self, image: &Bytes) -> Result<Reply<InferResponse>, ClientError> {
         let started = Instant::now();
-        let name = self.input.tensor_name();
-        // Preprocessing is the image to the model's input; laying that out as the protocol's
-        // tensor is encoding.
-        let (tensor, preprocess) = match self.input {
-            OipInput::Jpeg => (Tensor::bytes(name, vec![1], &[image]), Duration::ZERO),
-            OipInput::Tensor => {
-                let prepared = vision::preprocess(image)?;
-                let preprocess = started.elapsed();
-                let side = i64::from(vision::CROP);
-                (Tensor::fp32(name, vec![1, 3, side, side], &prepared.data), preprocess)
-            }
-        };
+        let (request, preprocess) = request(self.api, self.input, image)?;
         let binary = self.api != OipApi::RestJson;
-        let output = RequestedOutput {
-            name: OIP_OUTPUT.to_owned(),
-            binary: Some(binary),
-            ..Default::default()
-        };
-        let request =
-            InferRequest { inputs: vec![tensor], outputs: vec![output], ..Default::default() };
         let (answer, server, [encoded, received]) = match &self.transport {
             Transport::Rest { client, uri } => {
                 let (body, json_length) = oip::rest::encode_request(&request, binary)?;
@@ -134,6 +116,53 @@ impl OipClient {
         };
         Ok(Reply { answer, client, server })
     }
+}
+
+/// The request for `image` over `api` as `input`, and how long preprocessing it took (none
+/// for the JPEG). Preprocessing is the image to the model's input; laying that out as the
+/// protocol's tensor is encoding.
+fn request(
+    api: OipApi,
+    input: OipInput,
+    image: &Bytes,
+) -> Result<(InferRequest, Duration), ClientError> {
+    let started = Instant::now();
+    let name = input.tensor_name();
+    let (tensor, preprocess) = match input {
+        OipInput::Jpeg => (Tensor::bytes(name, vec![1], &[image]), Duration::ZERO),
+        OipInput::Tensor => {
+            let prepared = vision::preprocess(image)?;
+            let preprocess = started.elapsed();
+            let side = i64::from(vision::CROP);
+            (Tensor::fp32(name, vec![1, 3, side, side], &prepared.data), preprocess)
+        }
+    };
+    let binary = api != OipApi::RestJson;
+    let output =
+        RequestedOutput { name: OIP_OUTPUT.to_owned(), binary: Some(binary), ..Default::default() };
+    let request =
+        InferRequest { inputs: vec![tensor], outputs: vec![output], ..Default::default() };
+    Ok((request, preprocess))
+}
+
+/// The bytes one request of `image` over `api` as `input` puts on the wire: the REST body, or
+/// the gRPC message with its length prefix.
+pub(crate) fn request_bytes(
+    api: OipApi,
+    input: OipInput,
+    image: &Bytes,
+    model: &str,
+) -> Result<usize, ClientError> {
+    let (request, _) = request(api, input, image)?;
+    Ok(match api {
+        OipApi::RestJson | OipApi::RestBinary => {
+            oip::rest::encode_request(&request, api == OipApi::RestBinary)?.0.len()
+        }
+        OipApi::Grpc => {
+            let message = oip::grpc::encode_request(model, "", &request, true)?;
+            prost::Message::encoded_len(&message) + super::torchserve::GRPC_PREFIX
+        }
+    })
 }
 
 /// A server's `server-timing` value, where it sent one as text.

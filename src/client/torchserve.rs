@@ -91,17 +91,7 @@ impl ModelClient {
         let started = Instant::now();
         let answer = match &*self.transport {
             Transport::Rest { client, uri, body } => {
-                let (content_type, body) = match body {
-                    Body::Raw => ("application/octet-stream".to_owned(), image.clone()),
-                    Body::Multipart => {
-                        let form =
-                            multipart::encode("data", "image", "application/octet-stream", image);
-                        (form.content_type, form.body)
-                    }
-                    Body::Base64 => {
-                        ("application/json".to_owned(), json::encode(&base64::encode(image))?)
-                    }
-                };
+                let (content_type, body) = rest_body(*body, image)?;
                 let encoded = Instant::now();
                 let (headers, body) = rest::post(client, uri, &content_type, &[], body).await?;
                 let received = Instant::now();
@@ -109,11 +99,7 @@ impl ModelClient {
                 Reply::cut(json::decode(&body)?, server, [started, encoded, received])
             }
             Transport::Grpc(client) => {
-                let request = PredictionsRequest {
-                    model_name: self.model.to_string(),
-                    input: [("data".to_owned(), image.clone())].into(),
-                    ..Default::default()
-                };
+                let request = grpc_request(&self.model, image);
                 let encoded = Instant::now();
                 let response = client.clone().predictions(request).await?;
                 let received = Instant::now();
@@ -148,3 +134,38 @@ impl ModelClient {
         .await
     }
 }
+
+/// A TorchServe REST body of `kind` for `image`, and its content type.
+fn rest_body(kind: Body, image: &Bytes) -> Result<(String, Bytes), ClientError> {
+    Ok(match kind {
+        Body::Raw => ("application/octet-stream".to_owned(), image.clone()),
+        Body::Multipart => {
+            let form = multipart::encode("data", "image", "application/octet-stream", image);
+            (form.content_type, form.body)
+        }
+        Body::Base64 => ("application/json".to_owned(), json::encode(&base64::encode(image))?),
+    })
+}
+
+/// TorchServe's gRPC request of `image` for `model`.
+fn grpc_request(model: &str, image: &Bytes) -> PredictionsRequest {
+    PredictionsRequest {
+        model_name: model.to_owned(),
+        input: [("data".to_owned(), image.clone())].into(),
+        ..Default::default()
+    }
+}
+
+/// The bytes one request of `image` to `model` over `route` puts on the wire, as the client
+/// builds it: the REST body, or the gRPC message with its 5-byte length prefix (headers and
+/// framing aside). The tensor routes preprocess `image` first.
+pub fn request_bytes(route: Route, image: &Bytes, model: &str) -> Result<usize, ClientError> {
+    Ok(match route {
+        Route::Rest(_, body) => rest_body(body, image)?.1.len(),
+        Route::Grpc => prost::Message::encoded_len(&grpc_request(model, image)) + GRPC_PREFIX,
+        Route::Oip(api, input) => super::oip::request_bytes(api, input, image, model)?,
+    })
+}
+
+/// The bytes gRPC puts before each message: a compression flag and a 4-byte length.
+pub(crate) const GRPC_PREFIX: usize = 5;

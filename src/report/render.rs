@@ -124,6 +124,9 @@ pub fn looked_up() -> Vec<BenchId> {
     for setup in setups() {
         for size in STUDY_SIZES {
             ids.extend(torchserve_row(size, setup).map(BenchId::from));
+            let oip =
+                Route::OIP.map(|route| EndToEndId { route, link: Link::Loopback, size, setup });
+            ids.extend(oip.map(BenchId::from));
             ids.extend(stage_benches(size, setup));
         }
     }
@@ -254,6 +257,7 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         study: study_tables(&results, &links, &latest_checks),
         configs: config_tables(&results, &links),
         torchserve: torchserve_tables(&results, &links),
+        inputs: input_tables(&results, &stages, &links)?,
         scenarios: scenarios(&results, &stages, &links)?,
         transport_scenarios: transport_scenarios(&results, &transport_stages, &links)?,
         links: link_section,
@@ -289,6 +293,9 @@ struct Context {
     study: Vec<StudyTable>,
     configs: Vec<ConfigTable>,
     torchserve: Vec<TorchServeTable>,
+    /// Send the JPEG or the tensor: the Open Inference Protocol's routes beside TorchServe's,
+    /// per setup and image size, where the run measured them.
+    inputs: Vec<InputTable>,
     scenarios: Vec<Scenario>,
     /// Where a transport request's time went: per payload and concurrency, each protocol at
     /// its defaults and at its fastest configuration.
@@ -386,6 +393,34 @@ struct TorchServeRow {
     size: String,
     /// Seconds per 20 concurrent requests, the study's unit.
     cells: Vec<Option<Cell>>,
+}
+
+#[derive(Serialize)]
+struct InputTable {
+    setup: String,
+    size: String,
+    rows: Vec<InputRow>,
+}
+
+/// One route's request: what it sends, its bytes, where its time went, and the whole.
+#[derive(Serialize)]
+struct InputRow {
+    route: String,
+    /// `JPEG`, or `tensor` where the client preprocesses.
+    input: &'static str,
+    /// One request's body (gRPC: the message and its 5-byte prefix), in bytes.
+    bytes: String,
+    /// The client's stages, mean ms per request (preprocess, encode, decode); none without
+    /// stage means.
+    client: Option<String>,
+    /// Of which preprocessing.
+    preprocess: Option<String>,
+    /// The server's stages but its queue, mean ms per request: the worker's time and the body's.
+    server: Option<String>,
+    /// Waiting for the worker, mean ms per request.
+    queue: Option<String>,
+    /// Seconds per 20 concurrent requests.
+    cell: Cell,
 }
 
 #[derive(Serialize)]
@@ -657,6 +692,73 @@ fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTabl
             })
         })
         .collect()
+}
+
+/// Send the JPEG or the tensor: per setup and image size on loopback, each route measured,
+/// TorchServe's then the Open Inference Protocol's, with one request's bytes, its client and
+/// server time and the time per 20. Only where the run measured an OIP route.
+fn input_tables(
+    results: &Results<'_>,
+    stages: &Attribution,
+    links: &Links,
+) -> io::Result<Vec<InputTable>> {
+    let mut tables = Vec::new();
+    let mut images = BTreeMap::new();
+    for setup in setups() {
+        for size in STUDY_SIZES {
+            let id = |route| EndToEndId { route, link: Link::Loopback, size, setup };
+            if !Route::OIP.iter().any(|&route| results.get(id(route)).is_some()) {
+                continue;
+            }
+            let image = images
+                .entry(size)
+                .or_insert_with(|| crate::fixtures::image(ImageSpec::study(size)));
+            let mut rows = Vec::new();
+            for route in ROUTES.into_iter().chain(Route::OIP) {
+                let Some(measured) = results.get(id(route)) else { continue };
+                let bytes = crate::client::torchserve::request_bytes(route, image, "resnet50")
+                    .map_err(|error| io::Error::other(crate::error::chain(&error)))?;
+                let means = stages.get(&id(route));
+                let ms = |value: f64| format!("{value:.1}");
+                let client = |means: &StageMeans| {
+                    [ClientStage::Preprocess, ClientStage::Encode, ClientStage::Decode]
+                        .iter()
+                        .map(|stage| means.client(*stage))
+                        .sum::<f64>()
+                };
+                let queue = |means: &StageMeans| means.server(crate::timing::Stage::Queue);
+                let server = |means: &StageMeans| means.server.values().sum::<f64>() - queue(means);
+                rows.push(InputRow {
+                    route: route.to_string(),
+                    input: match route {
+                        Route::Oip(_, crate::transport::OipInput::Tensor) => "tensor",
+                        _ => "JPEG",
+                    },
+                    bytes: thousands(bytes),
+                    client: means.map(|means| ms(client(means))),
+                    preprocess: means.map(|means| ms(means.client(ClientStage::Preprocess))),
+                    server: means.map(|means| ms(server(means))),
+                    queue: means.map(|means| ms(queue(means))),
+                    cell: links.cell_in(measured, seconds),
+                });
+            }
+            tables.push(InputTable { setup: setup.to_string(), size: size.to_string(), rows });
+        }
+    }
+    Ok(tables)
+}
+
+/// `2440887` as `2,440,887`.
+fn thousands(value: usize) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Nanoseconds as seconds with three decimals, the study's unit.
