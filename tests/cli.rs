@@ -232,3 +232,48 @@ fn load_drives_the_model_server_and_reports_its_queue() {
         assert!(point.server.contains_key(&stage), "{stage:?} missing: {point:?}");
     }
 }
+
+#[cfg(feature = "torch")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_requests_in_flight_finish_and_exits_0() {
+    use servebench::client::torchserve::ModelClient;
+    use servebench::transport::{Body, HttpVersion, Route};
+
+    let (mut server, target) = serve("serve");
+    let image = fixtures::image(fixtures::ImageSpec::study(fixtures::STUDY_SIZES[0]));
+    let route = Route::Rest(HttpVersion::Http1, Body::Raw);
+    let client = ModelClient::connect(route, &target, "resnet50").await.unwrap();
+    // Eight at once to one worker at batch 1: answered one after another, tens of ms each.
+    let (done, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..8 {
+        let (client, image, done) = (client.clone(), image.clone(), done.clone());
+        tokio::spawn(async move { done.send(client.predict(&image).await).unwrap() });
+    }
+    // The first answer back means every request has long been sent (a few hundred KB each over
+    // loopback); the other seven are still queued behind the worker when SIGTERM comes.
+    let first = answers.recv().await.unwrap();
+    assert!(first.is_ok(), "{first:?}");
+    let pid = libc::pid_t::try_from(server.0.id()).unwrap();
+    // SAFETY: kill sends a signal to the child this test started and still holds.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    for _ in 1..8 {
+        let reply = answers.recv().await.unwrap().expect("a request in flight at SIGTERM");
+        assert!(reply.answer.torchserve().is_some(), "{reply:?}");
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "still running 30 s after SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "drained, it exits 0, not 143: {status:?}");
+    // And it no longer takes connections.
+    let addr = target.rest.trim_start_matches("http://");
+    assert!(std::net::TcpStream::connect(addr).is_err(), "still listening on {addr}");
+}

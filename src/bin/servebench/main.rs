@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the study's REST and gRPC APIs until Ctrl-C.
+    /// Serve the study's REST and gRPC APIs until SIGTERM or Ctrl-C.
     ServeStudy {
         /// REST listen address (HTTP/1.1 and h2c on the same port).
         #[arg(long, env = "SERVEBENCH_REST_ADDR", default_value = "127.0.0.1:8000")]
@@ -35,9 +35,11 @@ enum Command {
         /// (window_16m or window_adaptive, frame_1m); empty for hyper's and tonic's defaults.
         #[arg(long, default_value = "")]
         transport: TransportConfig,
+        #[command(flatten)]
+        stop: StopArgs,
     },
     /// Serve a TorchScript image classifier behind TorchServe's REST and gRPC inference APIs
-    /// and the Open Inference Protocol's (KServe v2, Triton) until Ctrl-C.
+    /// and the Open Inference Protocol's (KServe v2, Triton) until SIGTERM or Ctrl-C.
     #[cfg(feature = "torch")]
     Serve(serve::ServeArgs),
     /// Write the study's images (noise and smooth JPEGs at its three sizes) into a folder.
@@ -73,16 +75,16 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> std::io::Result<()> {
     match command {
-        Command::ServeStudy { rest, grpc, body_limit, transport } => {
+        Command::ServeStudy { rest, grpc, body_limit, transport, stop } => {
             let config = ListenConfig { rest_addr: rest, grpc_addr: grpc, body_limit, transport };
             let server = study::start(config).await?;
             banner(&[
                 format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
                 format!("gRPC on http://{}", server.grpc_addr()),
                 http2_banner(transport),
-                "Ctrl-C stops.".to_owned(),
+                stop.banner(),
             ]);
-            serve_until_ctrl_c(server).await
+            serve_until_stopped(server, stop).await
         }
         #[cfg(feature = "torch")]
         Command::Serve(args) => serve::run(args).await,
@@ -107,10 +109,44 @@ fn http2_banner(transport: TransportConfig) -> String {
     }
 }
 
-/// Serves until Ctrl-C, then drains in-flight requests.
-async fn serve_until_ctrl_c(server: ServerHandle) -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await?;
-    server.shutdown().await
+/// How a server stops.
+#[derive(Clone, Copy, Debug, clap::Args)]
+struct StopArgs {
+    /// Seconds the requests in flight at SIGTERM or Ctrl-C get to finish (Kubernetes' default
+    /// terminationGracePeriodSeconds is 30).
+    #[arg(long, default_value_t = 30.0)]
+    grace_period: f64,
+}
+
+impl StopArgs {
+    fn banner(self) -> String {
+        format!(
+            "SIGTERM or Ctrl-C stops: no new connections, {} s for the requests in flight.",
+            self.grace_period
+        )
+    }
+}
+
+/// Serves until SIGTERM (what Kubernetes, systemd and Docker send) or SIGINT (Ctrl-C), then
+/// stops accepting and lets the requests in flight finish within the grace period: `Ok` when
+/// they all did, an error naming the signal when the period ran out first.
+async fn serve_until_stopped(server: ServerHandle, stop: StopArgs) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let grace = std::time::Duration::try_from_secs_f64(stop.grace_period).map_err(|_| {
+        std::io::Error::other(format!("--grace-period {}: not a duration", stop.grace_period))
+    })?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let signal = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| "SIGINT")?,
+    };
+    eprintln!("servebench: {signal}: draining the requests in flight (at most {grace:?})");
+    match tokio::time::timeout(grace, server.shutdown()).await {
+        Ok(drained) => drained,
+        Err(_) => Err(std::io::Error::other(format!(
+            "{signal}: requests still in flight after the {grace:?} grace period"
+        ))),
+    }
 }
 
 /// A server's start-up lines. Whoever started it may stop reading (`servebench serve | head -2`):
@@ -459,6 +495,8 @@ mod serve {
         /// (window_16m or window_adaptive, frame_1m); empty for hyper's and tonic's defaults.
         #[arg(long, default_value = "")]
         transport: TransportConfig,
+        #[command(flatten)]
+        stop: super::StopArgs,
     }
 
     pub async fn run(args: ServeArgs) -> std::io::Result<()> {
@@ -492,8 +530,8 @@ mod serve {
             ),
             super::http2_banner(args.transport),
             format!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name),
-            "Ctrl-C stops.".to_owned(),
+            args.stop.banner(),
         ]);
-        super::serve_until_ctrl_c(server).await
+        super::serve_until_stopped(server, args.stop).await
     }
 }
