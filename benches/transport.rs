@@ -284,7 +284,9 @@ fn floor_cells(
 /// behind gRPC's 5-byte prefix.
 fn body_len(protocol: Protocol, request: &StudyRequest) -> usize {
     match (protocol, request) {
-        (Protocol::Grpc, request) => transport::floor::request(request).len() + 5,
+        (Protocol::Grpc, request) => {
+            transport::floor::request(request).len() + transport::GRPC_PREFIX
+        }
         (_, StudyRequest::Basic(m)) => json::encode(m).expect("the request encodes").len(),
         (_, StudyRequest::Base64(m)) => json::encode(m).expect("the request encodes").len(),
         (_, StudyRequest::Binary(m)) => m.image.len(),

@@ -28,6 +28,24 @@ pub(crate) fn by_name<T: Copy>(
         .ok_or_else(|| UnknownName { what, name: text.to_owned() })
 }
 
+/// The values a comma-separated list names, each name expanded by `named` (a set's name to
+/// its members, a value's to itself), each value once, in the order first named: how the
+/// benches' lists of links and routes parse.
+pub(crate) fn by_names<T: PartialEq, E>(
+    text: &str,
+    named: impl Fn(&str) -> Result<Vec<T>, E>,
+) -> Result<Vec<T>, E> {
+    let mut values = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+        for value in named(name)? {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+    }
+    Ok(values)
+}
+
 /// `error`'s message followed by each of its causes': `a: b: c`.
 pub fn chain(error: &(dyn Error + '_)) -> String {
     let mut message = error.to_string();

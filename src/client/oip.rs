@@ -14,8 +14,10 @@ use tonic::transport::Channel;
 use super::{ClientError, Reply, grpc, rest};
 use crate::codec::oip::{self, InferRequest, InferResponse, RequestedOutput, Tensor};
 use crate::messages::inference::grpc_inference_service_client::GrpcInferenceServiceClient;
-use crate::timing::{self, ClientTimings, StageTimings};
-use crate::transport::{DEFAULT_BODY_LIMIT, OIP_OUTPUT, OipApi, OipInput, Target, TransportConfig};
+use crate::timing;
+use crate::transport::{
+    DEFAULT_BODY_LIMIT, GRPC_PREFIX, OIP_OUTPUT, OipApi, OipInput, Target, TransportConfig,
+};
 use crate::vision;
 
 /// A connected client of one model over one OIP API. Cloning is cheap and shares the
@@ -70,7 +72,9 @@ impl OipClient {
         let started = Instant::now();
         let (request, preprocess) = request(self.api, self.input, image)?;
         let binary = self.api != OipApi::RestJson;
-        let (answer, server, [encoded, received]) = match &self.transport {
+        // Encoding starts where preprocessing ends (Reply::cut times it from there).
+        let prepared = started + preprocess;
+        let mut reply = match &self.transport {
             Transport::Rest { client, uri } => {
                 let (body, json_length) = oip::rest::encode_request(&request, binary)?;
                 let length = json_length.map(|length| length.to_string());
@@ -95,8 +99,9 @@ impl OipClient {
                             .ok_or_else(|| ClientError::transport(BadHeader))?,
                     ),
                 };
-                let server = server_timing(headers.get(timing::HEADER));
-                (oip::rest::decode_response(&body, json_length)?, server, [encoded, received])
+                let server = headers.get(timing::HEADER).map(|value| value.to_str());
+                let answer = oip::rest::decode_response(&body, json_length)?;
+                Reply::cut(answer, server, [prepared, encoded, received])
             }
             Transport::Grpc(client) => {
                 let message = oip::grpc::encode_request(&self.model, "", &request, true)?;
@@ -104,17 +109,16 @@ impl OipClient {
                 let response = client.clone().model_infer(message).await?;
                 let received = Instant::now();
                 let (metadata, response, _) = response.into_parts();
-                let server = server_timing(metadata.get(timing::HEADER));
-                (oip::grpc::decode_response(response)?, server, [encoded, received])
+                let server = metadata.get(timing::HEADER).map(|value| value.to_str());
+                Reply::cut(
+                    oip::grpc::decode_response(response)?,
+                    server,
+                    [prepared, encoded, received],
+                )
             }
         };
-        let client = ClientTimings {
-            preprocess,
-            encode: encoded - started - preprocess,
-            wait: received - encoded,
-            decode: received.elapsed(),
-        };
-        Ok(Reply { answer, client, server })
+        reply.client.preprocess = preprocess;
+        Ok(reply)
     }
 }
 
@@ -160,31 +164,9 @@ pub(crate) fn request_bytes(
         }
         OipApi::Grpc => {
             let message = oip::grpc::encode_request(model, "", &request, true)?;
-            prost::Message::encoded_len(&message) + super::torchserve::GRPC_PREFIX
+            prost::Message::encoded_len(&message) + GRPC_PREFIX
         }
     })
-}
-
-/// A server's `server-timing` value, where it sent one as text.
-fn server_timing<V: HeaderText>(value: Option<&V>) -> StageTimings {
-    value.and_then(HeaderText::text).map(StageTimings::parse).unwrap_or_default()
-}
-
-/// An HTTP header value or a gRPC metadata value, as text.
-trait HeaderText {
-    fn text(&self) -> Option<&str>;
-}
-
-impl HeaderText for http::HeaderValue {
-    fn text(&self) -> Option<&str> {
-        self.to_str().ok()
-    }
-}
-
-impl HeaderText for tonic::metadata::MetadataValue<tonic::metadata::Ascii> {
-    fn text(&self) -> Option<&str> {
-        self.to_str().ok()
-    }
 }
 
 /// An answer whose `Inference-Header-Content-Length` is not a byte count.

@@ -19,7 +19,7 @@ use crate::codec::{base64, json, multipart};
 use crate::messages::torchserve::PredictionsRequest;
 use crate::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
 use crate::timing;
-use crate::transport::{Body, DEFAULT_BODY_LIMIT, Route, Target, TransportConfig};
+use crate::transport::{Body, DEFAULT_BODY_LIMIT, GRPC_PREFIX, Route, Target, TransportConfig};
 
 /// A connected client of one model over one route. Cloning is cheap and shares the connections.
 #[derive(Clone, Debug)]
@@ -166,6 +166,3 @@ pub fn request_bytes(route: Route, image: &Bytes, model: &str) -> Result<usize, 
         Route::Oip(api, input) => super::oip::request_bytes(api, input, image, model)?,
     })
 }
-
-/// The bytes gRPC puts before each message: a compression flag and a 4-byte length.
-pub(crate) const GRPC_PREFIX: usize = 5;

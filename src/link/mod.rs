@@ -128,21 +128,14 @@ impl Link {
     /// names: `bandwidth` (10gbit, 1gbit, 100mbit), `rtt` (the profiles with a round trip),
     /// `all`. Each link once, in the order first named.
     pub fn parse_list(text: &str) -> Result<Vec<Self>, LinkParseError> {
-        let mut links = Vec::new();
-        for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
-            let named: Vec<Self> = match name {
+        crate::error::by_names(text, |name| {
+            Ok(match name {
                 "bandwidth" => Self::PROFILES[1..4].to_vec(),
                 "rtt" => Self::PROFILES[4..].to_vec(),
                 "all" => Self::PROFILES.to_vec(),
                 _ => vec![name.parse()?],
-            };
-            for link in named {
-                if !links.contains(&link) {
-                    links.push(link);
-                }
-            }
-        }
-        Ok(links)
+            })
+        })
     }
 }
 

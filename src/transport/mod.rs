@@ -21,6 +21,10 @@ pub use config::TransportConfig;
 /// base64) and far past axum's 2 MB and tonic's 4 MB defaults.
 pub const DEFAULT_BODY_LIMIT: usize = 64 << 20;
 
+/// The bytes gRPC puts before each message on the wire: a compression flag and a 4-byte
+/// length.
+pub const GRPC_PREFIX: usize = 5;
+
 /// Which HTTP a REST exchange speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HttpVersion {
@@ -207,21 +211,14 @@ impl Route {
     /// ([`TORCHSERVE`](Self::TORCHSERVE)), `oip` ([`OIP`](Self::OIP)), `all`. Each route once,
     /// in the order first named.
     pub fn parse_list(text: &str) -> Result<Vec<Self>, UnknownName> {
-        let mut routes = Vec::new();
-        for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
-            let named: Vec<Self> = match name {
+        crate::error::by_names(text, |name| {
+            Ok(match name {
                 "torchserve" => Self::TORCHSERVE.to_vec(),
                 "oip" => Self::OIP.to_vec(),
                 "all" => Self::ALL.to_vec(),
                 _ => vec![name.parse()?],
-            };
-            for route in named {
-                if !routes.contains(&route) {
-                    routes.push(route);
-                }
-            }
-        }
-        Ok(routes)
+            })
+        })
     }
 }
 
@@ -337,5 +334,14 @@ mod tests {
             assert_eq!(route.name().parse(), Ok(route));
         }
         assert!("rest_h3".parse::<Protocol>().is_err());
+    }
+
+    #[test]
+    fn route_lists_take_sets_and_name_each_route_once() {
+        let routes = Route::parse_list("grpc_raw, oip,oip_grpc_tensor").unwrap();
+        assert_eq!(routes[0], Route::Grpc);
+        assert_eq!(routes[1..], Route::OIP);
+        assert_eq!(Route::parse_list("torchserve,all").unwrap(), Route::ALL);
+        assert!(Route::parse_list("oip,fast").is_err());
     }
 }
