@@ -21,9 +21,9 @@ use servebench::codec;
 use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::messages::torchserve::PredictionsRequest;
 use servebench::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
-use servebench::server::ServerHandle;
 use servebench::server::batching::BatchConfig;
 use servebench::server::torchserve::HEALTHY;
+use servebench::server::{ListenConfig, ServerHandle};
 use servebench::timing::{self, Stage, StageTimings};
 use servebench::transport::{OipInput, Route};
 use tonic::Code;
@@ -462,6 +462,92 @@ async fn a_full_queue_refuses_with_503_and_unavailable() {
     }
     assert!(unavailable > 0, "24 simultaneous gRPC requests fit a queue of 1");
     assert!(grpc.ping(()).await.is_ok());
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_body_budget_refuses_with_503_in_each_apis_words() {
+    use tokio::io::AsyncWriteExt;
+    let listen = ListenConfig { body_limit: LIMIT, body_budget: LIMIT, ..Default::default() };
+    let server = model_server::start_listening(BatchConfig::default(), listen).await;
+    // An upload that promises the whole budget and sends a little of it.
+    let mut holder = tokio::net::TcpStream::connect(server.rest_addr()).await.unwrap();
+    let head = format!(
+        "POST /predictions/resnet50 HTTP/1.1\r\nhost: x\r\ncontent-length: {LIMIT}\r\n\r\n"
+    );
+    holder.write_all(head.as_bytes()).await.unwrap();
+    while server.body_budget().held() < LIMIT {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let image = small_image();
+    let (status, _, body) = call(
+        server.rest_addr(),
+        Method::POST,
+        "/predictions/resnet50",
+        "image/jpeg",
+        image.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailableException")),
+        "{body}"
+    );
+    assert!(body["message"].as_str().unwrap().contains("budget"), "{body}");
+    let oip = serde_json::json!({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "data": ["x"]}]});
+    let (status, _, body) = call(
+        server.rest_addr(),
+        Method::POST,
+        "/v2/models/resnet50/infer",
+        "application/json",
+        oip.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("budget"), "{body}");
+    let refused = grpc_client(&server)
+        .await
+        .predictions(grpc_request("resnet50", "", "data", &image))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    drop(holder);
+    while server.body_budget().held() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _, _) =
+        call(server.rest_addr(), Method::POST, "/predictions/resnet50", "image/jpeg", image).await;
+    assert_eq!(status, StatusCode::OK);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_waiting_for_a_batch_hold_their_bytes_of_the_budget_until_answered() {
+    // Batches of 8 that wait up to 2 s to fill: three requests wait the whole time.
+    let batch = BatchConfig {
+        batch_size: 8,
+        max_batch_delay: Duration::from_secs(2),
+        ..Default::default()
+    };
+    let server = server(batch).await;
+    let image = small_image();
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let image = image.clone();
+            let rest = server.rest_addr();
+            tokio::spawn(call(rest, Method::POST, "/predictions/resnet50", "image/jpeg", image))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while server.body_budget().held() < 3 * image.len() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.body_budget().held(), 3 * image.len(), "while waiting for the batch");
+    for call in calls {
+        assert_eq!(call.await.unwrap().0, StatusCode::OK);
+    }
+    assert_eq!(server.body_budget().held(), 0, "once answered");
     server.shutdown().await.unwrap();
 }
 

@@ -1,25 +1,126 @@
-//! Request bodies under a limit, for every servebench REST server: [`limit`] caps a router's
-//! bodies, and the [`Body`] extractor reads one whole, inflating a `Content-Encoding: gzip`
-//! body under the same limit, and refuses it with a [`BodyError`] that each server turns into
-//! its own error (413 when over the limit, 415 for an encoding it does not take).
+//! Request bodies, for every servebench REST server: [`admit`] holds a router's bodies to its
+//! size limit and its [`BodyBudget`] before a byte of them is read, and the [`Body`] extractor
+//! reads an admitted body whole, inflating a `Content-Encoding: gzip` body under the same
+//! limit. A refused body is a [`BodyError`] that each server turns into its own error (413 over
+//! the limit, 503 over the budget, 415 for an encoding it does not take).
 
-use axum::Extension;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, Version, header, request};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
+use http_body_util::BodyExt;
 
 use super::ErrorBody;
+use super::budget::{BodyBudget, OverBudget, Reservation};
+use super::timeouts::{Paced, Timeouts, TooSlow};
 use crate::codec::{CodecError, gzip};
 
-/// The limit a router's bodies are held to, for its error messages.
-#[derive(Clone, Copy, Debug)]
-struct BodyLimit(usize);
+/// What a router's bodies are held to.
+#[derive(Clone, Debug)]
+pub(crate) struct Admission {
+    /// The largest body, in bytes.
+    pub limit: usize,
+    /// The bytes all bodies in flight may add up to.
+    pub budget: Arc<BodyBudget>,
+    /// How fast a body must arrive.
+    pub timeouts: Timeouts,
+}
 
-/// `router` refusing bodies over `limit` bytes.
-pub(crate) fn limit(router: axum::Router, limit: usize) -> axum::Router {
-    router.layer(DefaultBodyLimit::max(limit)).layer(Extension(BodyLimit(limit)))
+/// An admitted request's limit and its share of the budget, for the [`Body`] extractor.
+#[derive(Clone, Debug)]
+struct Admitted {
+    limit: usize,
+    reservation: Arc<Mutex<Reservation>>,
+}
+
+impl Admitted {
+    fn reservation(&self) -> MutexGuard<'_, Reservation> {
+        self.reservation.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the reservation cover `bytes`, for a body that promised less (or nothing).
+    fn cover(&self, bytes: usize) -> Result<(), OverBudget> {
+        let mut reservation = self.reservation();
+        if bytes > reservation.bytes() { reservation.resize(bytes) } else { Ok(()) }
+    }
+}
+
+/// A request refused before its body was read, for the [`Body`] extractor to report.
+#[derive(Clone, Copy, Debug)]
+enum Refused {
+    TooLarge { limit: usize },
+    OverBudget(OverBudget),
+}
+
+/// How long a refused HTTP/1.1 upload is read and thrown away, at most, so that its client
+/// reads the refusal instead of a reset connection (nginx's `lingering_time` is 30 s too) ...
+const LINGER: Duration = Duration::from_secs(30);
+/// ... and how long it may send nothing meanwhile (nginx's `lingering_timeout`).
+const LINGER_IDLE: Duration = Duration::from_secs(5);
+
+/// Admits a request, middleware for `axum::middleware::from_fn_with_state`: it reserves what
+/// its headers promise ([`super::budget`]; the [`Body`] extractor grows that for a body that
+/// promised nothing, or inflates) and holds it until the answer is ready; a body declared over
+/// the limit, or one the budget cannot take, is refused before it is read. An admitted body is
+/// [`Paced`].
+pub(crate) async fn admit(
+    State(admission): State<Admission>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let reserved = match declared(&body) {
+        Some(declared) if declared > admission.limit => {
+            Err(Refused::TooLarge { limit: admission.limit })
+        }
+        declared => admission.budget.reserve(declared.unwrap_or(0)).map_err(Refused::OverBudget),
+    };
+    match reserved {
+        Ok(reservation) => {
+            let reservation = Arc::new(Mutex::new(reservation));
+            let admitted =
+                Admitted { limit: admission.limit, reservation: Arc::clone(&reservation) };
+            parts.extensions.insert(admitted);
+            let body = axum::body::Body::new(Paced::new(body, &admission.timeouts));
+            let response = next.run(Request::from_parts(parts, body)).await;
+            drop(reservation);
+            response
+        }
+        Err(refused) => {
+            linger(&parts, body);
+            parts.extensions.insert(refused);
+            next.run(Request::from_parts(parts, axum::body::Body::empty())).await
+        }
+    }
+}
+
+/// The bytes a body will bring, when its headers say (`Content-Length`, or none at all).
+fn declared(body: &axum::body::Body) -> Option<usize> {
+    use axum::body::HttpBody as _;
+    body.size_hint().exact().and_then(|bytes| usize::try_from(bytes).ok())
+}
+
+/// Reads and drops a refused HTTP/1.1 body in the background, for at most [`LINGER`]: its
+/// client is still sending, and closing on it would reset the connection before it read its
+/// answer. HTTP/2 resets just the stream, and a client that sent `Expect: 100-continue` has not
+/// sent the body at all: those are dropped.
+fn linger(parts: &request::Parts, body: axum::body::Body) {
+    let expects_continue = parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if parts.version >= Version::HTTP_2 || expects_continue {
+        return;
+    }
+    tokio::spawn(tokio::time::timeout(LINGER, async move {
+        let mut body = body;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(LINGER_IDLE, body.frame()).await {}
+    }));
 }
 
 /// Why a body was not read.
@@ -31,9 +132,15 @@ pub enum BodyError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The server holds as many bodies as its budget allows: retry later.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+    /// The body came slower than the server waits for.
+    #[error(transparent)]
+    TooSlow(#[from] TooSlow),
     /// The body could not be read (for example, the connection broke off).
     #[error("could not read the request body")]
-    Unreadable(#[source] BytesRejection),
+    Unreadable(#[source] axum::Error),
     /// The body came in a `Content-Encoding` the server does not take (it takes gzip).
     #[error("unsupported content encoding {0:?}: the server takes gzip or none")]
     UnsupportedEncoding(String),
@@ -43,11 +150,23 @@ pub enum BodyError {
 }
 
 impl BodyError {
-    /// The HTTP status and the error body's `type`: 413 `PayloadTooLarge`, 400
-    /// `BodyReadFailed`.
+    /// A body's read error: [`Self::TooSlow`] when [`Paced`] ended it, else
+    /// [`Self::Unreadable`].
+    fn unreadable(error: axum::Error) -> Self {
+        match error.into_inner().downcast::<TooSlow>() {
+            Ok(too_slow) => Self::TooSlow(*too_slow),
+            Err(error) => Self::Unreadable(axum::Error::new(error)),
+        }
+    }
+
+    /// The HTTP status and the error body's `type`: 413 `PayloadTooLarge`, 503
+    /// `ServiceUnavailable`, 408 `RequestTimeout`, 400 `BodyReadFailed`, 415
+    /// `UnsupportedMediaType`.
     pub(crate) fn http(&self) -> (StatusCode, &'static str) {
         match self {
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            Self::OverBudget(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+            Self::TooSlow(_) => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
             Self::Unreadable(_) | Self::Undecodable(_) => {
                 (StatusCode::BAD_REQUEST, "BodyReadFailed")
             }
@@ -58,7 +177,7 @@ impl BodyError {
     }
 }
 
-/// A handler that takes [`Body`] without its `Result` answers its rejection so: 413 or 400
+/// A handler that takes [`Body`] without its `Result` answers its rejection so: its status
 /// with the [`ErrorBody`] JSON. servebench's handlers take the `Result` and answer in their
 /// server's own words.
 impl IntoResponse for BodyError {
@@ -68,8 +187,8 @@ impl IntoResponse for BodyError {
     }
 }
 
-/// The whole request body, read under the limit the server applies to its router, and
-/// inflated under it too when it came gzipped.
+/// The whole request body, admitted against the server's limit and [budget](super::budget),
+/// read under the limit, and inflated under it too when it came gzipped.
 #[derive(Debug)]
 pub struct Body(pub Bytes);
 
@@ -96,23 +215,66 @@ impl Encoding {
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = BodyError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, BodyError> {
-        let limit = request.extensions().get::<BodyLimit>().map_or(usize::MAX, |limit| limit.0);
+    async fn from_request(request: Request, _: &S) -> Result<Self, BodyError> {
+        match request.extensions().get::<Refused>() {
+            Some(Refused::TooLarge { limit }) => return Err(BodyError::TooLarge { limit: *limit }),
+            Some(Refused::OverBudget(over)) => return Err(BodyError::OverBudget(*over)),
+            None => {}
+        }
+        let admitted = request.extensions().get::<Admitted>().cloned();
+        let limit = admitted.as_ref().map_or(usize::MAX, |admitted| admitted.limit);
         let encoding = Encoding::of(&request)?;
-        let bytes = match Bytes::from_request(request, state).await {
-            Ok(bytes) => bytes,
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(BodyError::TooLarge { limit });
-            }
-            Err(rejection) => return Err(BodyError::Unreadable(rejection)),
-        };
+        let bytes = read(request.into_body(), limit, admitted.as_ref()).await?;
         match encoding {
             Encoding::Identity => Ok(Self(bytes)),
-            Encoding::Gzip => match gzip::decode(&bytes, limit) {
-                Ok(inflated) => Ok(Self(inflated)),
-                Err(CodecError::Inflated { limit }) => Err(BodyError::TooLarge { limit }),
-                Err(error) => Err(BodyError::Undecodable(error)),
-            },
+            Encoding::Gzip => inflate(&bytes, limit, admitted.as_ref()).map(Self),
         }
     }
+}
+
+/// `gzipped` inflated, to at most `limit` bytes: while it inflates the reservation covers both
+/// it and the most it may inflate to (the budget refuses it otherwise), then the result alone.
+fn inflate(gzipped: &[u8], limit: usize, admitted: Option<&Admitted>) -> Result<Bytes, BodyError> {
+    if let Some(admitted) = admitted {
+        admitted.cover(gzipped.len().saturating_add(limit))?;
+    }
+    let inflated = match gzip::decode(gzipped, limit) {
+        Ok(inflated) => inflated,
+        Err(CodecError::Inflated { limit }) => return Err(BodyError::TooLarge { limit }),
+        Err(error) => return Err(BodyError::Undecodable(error)),
+    };
+    if let Some(admitted) = admitted {
+        admitted.reservation().resize(inflated.len()).expect("shrinking always succeeds");
+    }
+    Ok(inflated)
+}
+
+/// `body`'s bytes, at most `limit` of them: a body in one frame as it came, a longer one copied
+/// frame by frame into one buffer sized from its length (one copy, and no list of frames held
+/// beside the whole).
+async fn read(
+    mut body: axum::body::Body,
+    limit: usize,
+    admitted: Option<&Admitted>,
+) -> Result<Bytes, BodyError> {
+    use axum::body::HttpBody as _;
+    let expected = body.size_hint().exact().and_then(|bytes| usize::try_from(bytes).ok());
+    let mut buffer = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(BodyError::unreadable)?.into_data() else { continue };
+        if buffer.len() + data.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        if let Some(admitted) = admitted {
+            admitted.cover(buffer.len() + data.len())?;
+        }
+        if buffer.is_empty() && body.is_end_stream() {
+            return Ok(data);
+        }
+        if buffer.capacity() == 0 {
+            buffer.reserve(expected.unwrap_or(0).clamp(data.len(), limit));
+        }
+        buffer.extend_from_slice(&data);
+    }
+    Ok(buffer.freeze())
 }

@@ -9,20 +9,23 @@
 
 pub mod batching;
 mod body;
+pub mod budget;
 pub mod clock;
 mod error;
 pub mod floor;
 mod grpc;
 pub mod study;
+pub mod timeouts;
 #[cfg(feature = "torch")]
 pub mod torchserve;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -32,7 +35,9 @@ use tokio::task::JoinHandle;
 use tonic::service::Routes;
 
 pub use body::{Body, BodyError};
+pub use budget::{BodyBudget, DEFAULT_BODY_BUDGET, OverBudget};
 pub use error::ErrorBody;
+pub use timeouts::{Timeouts, TooSlow};
 
 use crate::timing::{self, StageTimings};
 use crate::transport::{DEFAULT_BODY_LIMIT, Target, TransportConfig};
@@ -46,13 +51,18 @@ pub struct ListenConfig {
     pub grpc_addr: SocketAddr,
     /// Largest accepted request body or gRPC message, in bytes.
     pub body_limit: usize,
+    /// Bytes of request bodies the server holds at once ([`budget`]); at least `body_limit`.
+    pub body_budget: usize,
+    /// How long it waits on clients, and HTTP/2's keepalive and streams per connection.
+    pub timeouts: Timeouts,
     /// The receive windows and largest frame both listeners grant their HTTP/2 clients (its
     /// connection count is a client's knob).
     pub transport: TransportConfig,
 }
 
 /// Loopback, port 0 for both APIs (what tests and benches want), [`DEFAULT_BODY_LIMIT`],
-/// hyper's and tonic's HTTP/2 defaults.
+/// [`DEFAULT_BODY_BUDGET`], [`Timeouts::default`], hyper's and tonic's HTTP/2 windows and
+/// frames.
 impl Default for ListenConfig {
     fn default() -> Self {
         let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
@@ -60,6 +70,8 @@ impl Default for ListenConfig {
             rest_addr: loopback,
             grpc_addr: loopback,
             body_limit: DEFAULT_BODY_LIMIT,
+            body_budget: DEFAULT_BODY_BUDGET,
+            timeouts: Timeouts::default(),
             transport: TransportConfig::default(),
         }
     }
@@ -79,34 +91,59 @@ impl ListenConfig {
 pub struct ServerHandle {
     rest_addr: SocketAddr,
     grpc_addr: SocketAddr,
+    budget: Arc<BodyBudget>,
     shutdown: watch::Sender<()>,
     tasks: Vec<JoinHandle<io::Result<()>>>,
 }
 
 impl ServerHandle {
     /// Binds both listeners and serves `router` and `routes` on them in background tasks, with
-    /// `config`'s body limit applied to both and every request [clocked](clock).
+    /// `config`'s body limit, budget and timeouts applied to both and every request
+    /// [clocked](clock).
     pub(crate) async fn start(
         config: &ListenConfig,
         router: axum::Router,
         routes: Routes,
     ) -> io::Result<Self> {
+        if config.body_budget < config.body_limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a body budget of {} bytes is under the body limit of {} bytes: bodies \
+                     between the two would always be refused",
+                    config.body_budget, config.body_limit
+                ),
+            ));
+        }
         let rest_listener = TcpListener::bind(config.rest_addr).await?;
         let grpc_listener = TcpListener::bind(config.grpc_addr).await?;
         let (rest_addr, grpc_addr) = (rest_listener.local_addr()?, grpc_listener.local_addr()?);
         let (shutdown, signal) = watch::channel(());
-        let router = body::limit(router, config.body_limit)
+        let budget = BodyBudget::new(config.body_budget);
+        let admission = body::Admission {
+            limit: config.body_limit,
+            budget: Arc::clone(&budget),
+            timeouts: config.timeouts,
+        };
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(admission.clone(), body::admit))
             .layer(tower::util::MapRequestLayer::new(clock::rest));
         let tasks = vec![
             tokio::spawn(serve_rest(
                 rest_listener,
                 router,
-                config.transport,
+                config.clone(),
                 stopped(signal.clone()),
             )),
-            tokio::spawn(grpc::serve(grpc_listener, routes, config.transport, stopped(signal))),
+            tokio::spawn(grpc::serve(
+                grpc_listener,
+                routes,
+                admission,
+                config.clone(),
+                stopped(signal),
+            )),
         ];
-        Ok(Self { rest_addr, grpc_addr, shutdown, tasks })
+        Ok(Self { rest_addr, grpc_addr, budget, shutdown, tasks })
     }
 
     /// The REST listener's bound address.
@@ -117,6 +154,11 @@ impl ServerHandle {
     /// The gRPC listener's bound address.
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// The bytes of request bodies the server holds now, against its budget.
+    pub fn body_budget(&self) -> &BodyBudget {
+        &self.budget
     }
 
     /// Both listeners, as a client's [`Target`].
@@ -139,22 +181,29 @@ async fn stopped(mut signal: watch::Receiver<()>) {
     let _ = signal.changed().await;
 }
 
-/// Serves `router` on `listener` (HTTP/1.1 and h2c, HTTP/2 as `transport` says) until
-/// `shutdown` resolves, then lets every connection finish what it has in flight.
+/// Serves `router` on `listener` (HTTP/1.1 and h2c, HTTP/2 and time limits as `config`
+/// says) until `shutdown` resolves, then lets every connection finish what it has in flight.
 async fn serve_rest(
     listener: TcpListener,
     router: axum::Router,
-    transport: TransportConfig,
+    config: ListenConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let (transport, timeouts) = (config.transport, config.timeouts);
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(timeouts.header_read);
     builder
         .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(timeouts.keepalive_interval)
+        .keep_alive_timeout(timeouts.keepalive_timeout)
+        .max_concurrent_streams(timeouts.max_concurrent_streams)
         .initial_stream_window_size(transport.windows())
         .initial_connection_window_size(transport.windows())
         .adaptive_window(transport.adaptive_window())
         .max_frame_size(transport.max_frame_size());
     let graceful = GracefulShutdown::new();
+    let (closing, closed) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -169,11 +218,22 @@ async fn serve_rest(
         };
         // Headers and body go out as separate writes; Nagle would hold the second one back.
         let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let connection = builder.serve_connection(TokioIo::new(tcp), service).into_owned();
-        tokio::spawn(graceful.watch(connection));
+        let (builder, router, watcher) = (builder.clone(), router.clone(), graceful.watcher());
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            // hyper's header timer starts once it knows the protocol, which takes a first byte.
+            let mut byte = [0; 1];
+            let first_byte = tokio::time::timeout(timeouts.header_read, tcp.peek(&mut byte));
+            tokio::select! {
+                peeked = first_byte => if !matches!(peeked, Ok(Ok(1..))) { return },
+                _ = closed.wait_for(|closed| *closed) => return,
+            }
+            let service = TowerToHyperService::new(router);
+            let _ = watcher.watch(builder.serve_connection(TokioIo::new(tcp), service)).await;
+        });
     }
     drop(listener);
+    closing.send_replace(true);
     graceful.shutdown().await;
     Ok(())
 }

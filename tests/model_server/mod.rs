@@ -29,6 +29,11 @@ pub async fn start(batch: BatchConfig) -> ServerHandle {
 
 /// [`start`] with another body limit.
 pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ServerHandle {
+    start_listening(batch, ListenConfig { body_limit, ..Default::default() }).await
+}
+
+/// [`start`] listening as `listen` says.
+pub async fn start_listening(batch: BatchConfig, listen: ListenConfig) -> ServerHandle {
     let model = ModelConfig {
         name: "resnet50".into(),
         version: "1.0".into(),
@@ -36,7 +41,6 @@ pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ServerHa
         device: Device::Cpu,
         batch,
     };
-    let listen = ListenConfig { body_limit, ..Default::default() };
     torchserve::start(ModelServerConfig { listen, models: vec![model] }).await.unwrap()
 }
 

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use servebench::error::chain;
 use servebench::fixtures;
-use servebench::server::{ListenConfig, ServerHandle, study};
-use servebench::transport::{DEFAULT_BODY_LIMIT, TransportConfig};
+use servebench::server::{ServerHandle, study};
+use servebench::transport::DEFAULT_BODY_LIMIT;
+
+use server_args::{ByteSize, ServerArgs};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Where the time goes when an image travels to a model server and back")]
@@ -28,15 +30,11 @@ enum Command {
         /// gRPC listen address.
         #[arg(long, env = "SERVEBENCH_GRPC_ADDR", default_value = "127.0.0.1:50051")]
         grpc: SocketAddr,
-        /// Largest request body or gRPC message accepted, in bytes.
-        #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
-        body_limit: usize,
-        /// HTTP/2 as both listeners grant it, the knobs of a transport id joined by +
-        /// (window_16m or window_adaptive, frame_1m); empty for hyper's and tonic's defaults.
-        #[arg(long, default_value = "")]
-        transport: TransportConfig,
+        /// Largest accepted request body or gRPC message (bytes, or with KiB, MiB, GiB).
+        #[arg(long, default_value_t = ByteSize(DEFAULT_BODY_LIMIT))]
+        body_limit: ByteSize,
         #[command(flatten)]
-        stop: StopArgs,
+        server: ServerArgs,
     },
     /// Serve a TorchScript image classifier behind TorchServe's REST and gRPC inference APIs
     /// and the Open Inference Protocol's (KServe v2, Triton) until SIGTERM or Ctrl-C.
@@ -75,16 +73,15 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> std::io::Result<()> {
     match command {
-        Command::ServeStudy { rest, grpc, body_limit, transport, stop } => {
-            let config = ListenConfig { rest_addr: rest, grpc_addr: grpc, body_limit, transport };
-            let server = study::start(config).await?;
-            banner(&[
+        Command::ServeStudy { rest, grpc, body_limit, server: args } => {
+            let server = study::start(args.listen(rest, grpc, body_limit)).await?;
+            let mut lines = vec![
                 format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
                 format!("gRPC on http://{}", server.grpc_addr()),
-                http2_banner(transport),
-                stop.banner(),
-            ]);
-            serve_until_stopped(server, stop).await
+            ];
+            lines.extend(args.banner(body_limit));
+            banner(&lines);
+            serve_until_stopped(server, args).await
         }
         #[cfg(feature = "torch")]
         Command::Serve(args) => serve::run(args).await,
@@ -100,41 +97,12 @@ async fn run(command: Command) -> std::io::Result<()> {
     }
 }
 
-/// The line saying how a server's HTTP/2 is configured.
-fn http2_banner(transport: TransportConfig) -> String {
-    if transport == TransportConfig::default() {
-        "HTTP/2: hyper's and tonic's defaults (--transport)".to_owned()
-    } else {
-        format!("HTTP/2: {transport}")
-    }
-}
-
-/// How a server stops.
-#[derive(Clone, Copy, Debug, clap::Args)]
-struct StopArgs {
-    /// Seconds the requests in flight at SIGTERM or Ctrl-C get to finish (Kubernetes' default
-    /// terminationGracePeriodSeconds is 30).
-    #[arg(long, default_value_t = 30.0)]
-    grace_period: f64,
-}
-
-impl StopArgs {
-    fn banner(self) -> String {
-        format!(
-            "SIGTERM or Ctrl-C stops: no new connections, {} s for the requests in flight.",
-            self.grace_period
-        )
-    }
-}
-
 /// Serves until SIGTERM (what Kubernetes, systemd and Docker send) or SIGINT (Ctrl-C), then
 /// stops accepting and lets the requests in flight finish within the grace period: `Ok` when
 /// they all did, an error naming the signal when the period ran out first.
-async fn serve_until_stopped(server: ServerHandle, stop: StopArgs) -> std::io::Result<()> {
+async fn serve_until_stopped(server: ServerHandle, args: ServerArgs) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let grace = std::time::Duration::try_from_secs_f64(stop.grace_period).map_err(|_| {
-        std::io::Error::other(format!("--grace-period {}: not a duration", stop.grace_period))
-    })?;
+    let grace = args.grace_period.0;
     let mut terminate = signal(SignalKind::terminate())?;
     let signal = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
@@ -161,6 +129,7 @@ fn banner(lines: &[String]) {
 }
 
 mod load;
+mod server_args;
 
 mod report {
     use std::io;
@@ -451,10 +420,12 @@ mod serve {
 
     use servebench::ids::{Device, Model};
     use servebench::inference;
-    use servebench::server::ListenConfig;
     use servebench::server::batching::BatchConfig;
-    use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
-    use servebench::transport::{DEFAULT_BODY_LIMIT, TransportConfig};
+    use servebench::server::torchserve::{
+        self, DEFAULT_BODY_LIMIT, ModelConfig, ModelServerConfig,
+    };
+
+    use super::server_args::{ByteSize, ServerArgs};
 
     #[derive(Debug, clap::Args)]
     pub struct ServeArgs {
@@ -488,15 +459,11 @@ mod serve {
         /// Requests that may wait before new ones get 503.
         #[arg(long, default_value_t = 100)]
         queue: usize,
-        /// Largest accepted request body or gRPC message, in bytes.
-        #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
-        body_limit: usize,
-        /// HTTP/2 as both listeners grant it, the knobs of a transport id joined by +
-        /// (window_16m or window_adaptive, frame_1m); empty for hyper's and tonic's defaults.
-        #[arg(long, default_value = "")]
-        transport: TransportConfig,
+        /// Largest accepted request body or gRPC message (bytes, or with KiB, MiB, GiB).
+        #[arg(long, default_value_t = ByteSize(DEFAULT_BODY_LIMIT))]
+        body_limit: ByteSize,
         #[command(flatten)]
-        stop: super::StopArgs,
+        server: ServerArgs,
     }
 
     pub async fn run(args: ServeArgs) -> std::io::Result<()> {
@@ -510,14 +477,9 @@ mod serve {
         };
         let model =
             ModelConfig { name: args.name.clone(), version: args.version, path, device, batch };
-        let listen = ListenConfig {
-            rest_addr: args.rest,
-            grpc_addr: args.grpc,
-            body_limit: args.body_limit,
-            transport: args.transport,
-        };
+        let listen = args.server.listen(args.rest, args.grpc, args.body_limit);
         let server = torchserve::start(ModelServerConfig { listen, models: vec![model] }).await?;
-        super::banner(&[
+        let mut lines = vec![
             format!("REST (HTTP/1.1 and h2c) on http://{}", server.rest_addr()),
             format!(
                 "gRPC (org.pytorch.serve.grpc.inference, inference.GRPCInferenceService) on http://{}",
@@ -528,10 +490,10 @@ mod serve {
                 server.rest_addr(),
                 args.name
             ),
-            super::http2_banner(args.transport),
             format!("curl -T image.jpg http://{}/predictions/{}", server.rest_addr(), args.name),
-            args.stop.banner(),
-        ]);
-        super::serve_until_stopped(server, args.stop).await
+        ];
+        lines.extend(args.server.banner(args.body_limit));
+        super::banner(&lines);
+        super::serve_until_stopped(server, args.server).await
     }
 }

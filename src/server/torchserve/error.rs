@@ -136,10 +136,13 @@ impl PredictError {
             | Self::Body(BodyError::Unreadable(_) | BodyError::Undecodable(_)) => {
                 (StatusCode::BAD_REQUEST, "BadRequestException")
             }
+            Self::Body(BodyError::TooSlow(_)) => {
+                (StatusCode::REQUEST_TIMEOUT, "RequestTimeoutException")
+            }
             Self::Body(BodyError::UnsupportedEncoding(_)) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaTypeException")
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::Body(BodyError::OverBudget(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableException")
             }
             Self::Inference(_) | Self::Postprocess(_) | Self::Encode(_) | Self::Worker(_) => {

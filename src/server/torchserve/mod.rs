@@ -41,6 +41,14 @@ pub const HEALTHY: &str = "{\n  \"status\": \"Healthy\"\n}";
 /// `input` key over gRPC), in order of preference.
 pub const INPUT_NAMES: [&str; 2] = ["data", "body"];
 
+/// Largest request body or gRPC message the model server takes by default: 16 MiB. TorchServe's
+/// `max_request_size` is 6.5 MB (6,553,500 bytes), which a 12-megapixel phone photo sent as
+/// base64 JSON can pass; 16 MiB takes that, and a batch of eight 224x224 float tensors over
+/// the Open Inference Protocol (4.8 MB binary, 13 MB as JSON), while 64 bodies this size fit
+/// the default [body budget](crate::server::DEFAULT_BODY_BUDGET). The study's server keeps
+/// [`crate::transport::DEFAULT_BODY_LIMIT`], room for its raw-pixel payloads.
+pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
+
 /// One model to serve.
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
@@ -56,14 +64,22 @@ pub struct ModelConfig {
     pub batch: BatchConfig,
 }
 
-/// Where and what to serve. By default loopback, port 0 for both APIs (tests and benches);
-/// `servebench serve` uses TorchServe's ports, 8080 (REST) and 7070 (gRPC).
-#[derive(Clone, Debug, Default)]
+/// Where and what to serve. By default loopback, port 0 for both APIs (tests and benches),
+/// [`DEFAULT_BODY_LIMIT`] and no models; `servebench serve` uses TorchServe's ports, 8080 (REST)
+/// and 7070 (gRPC).
+#[derive(Clone, Debug)]
 pub struct ModelServerConfig {
     /// Where it listens and the largest body it takes.
     pub listen: ListenConfig,
     /// The models.
     pub models: Vec<ModelConfig>,
+}
+
+impl Default for ModelServerConfig {
+    fn default() -> Self {
+        let listen = ListenConfig { body_limit: DEFAULT_BODY_LIMIT, ..ListenConfig::default() };
+        Self { listen, models: Vec::new() }
+    }
 }
 
 impl ModelServerConfig {
@@ -87,7 +103,7 @@ impl ModelServerConfig {
             device: crate::inference::device(device),
             batch,
         };
-        Some(Self { listen: ListenConfig::default(), models: vec![model] })
+        Some(Self { models: vec![model], ..Self::default() })
     }
 }
 
