@@ -160,8 +160,17 @@ fn python_json_writes_what_pythons_json_dumps_writes() {
         f64::INFINITY,
         f64::NEG_INFINITY,
     ];
-    let floats: Vec<u64> =
-        edges.iter().map(|x: &f64| x.to_bits()).chain(bit_patterns(0x5eed).take(3000)).collect();
+    // Every power of two: the doubles below one are closer together than those above, so the
+    // nearest shortest string may not read back (2^-24, 5.960464477539063e-08: cargo-fuzz found
+    // servebench writing ...062e-08, the even but wrong neighbour).
+    let subnormal_powers = (0..52).map(|shift| 1u64 << shift);
+    let powers_of_two = subnormal_powers.chain((1..2047).map(|exponent: u64| exponent << 52));
+    let floats: Vec<u64> = edges
+        .iter()
+        .map(|x: &f64| x.to_bits())
+        .chain(powers_of_two)
+        .chain(bit_patterns(0x5eed).take(3000))
+        .collect();
 
     // Objects shaped like TorchServe's answer: probabilities in [0, 1] (f32, tiny ones
     // included), and labels that need escaping in every way Python escapes.

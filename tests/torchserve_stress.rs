@@ -1,8 +1,11 @@
-//! The model server under a storm (feature `torch`): thousands of requests, 64 in flight at a
-//! time, valid ones over every route mixed with every kind of bad one. Every valid request must
-//! get its own image's answer, every bad one its own error, and the server must stay healthy.
+//! The model server soaked (feature `torch`): 10,000 requests, 64 in flight at a time, valid
+//! ones over every route mixed with every kind of bad one over HTTP/1.1, h2c and gRPC. Every
+//! valid request must get its own image's answer, every bad one its own error, the server must
+//! answer `/ping` after, and its resident memory after the run must be within 20% of what it
+//! was after warm-up (no leak).
 #![cfg(feature = "torch")]
 
+mod common;
 mod model_server;
 
 use std::sync::Arc;
@@ -27,7 +30,8 @@ use tokio::task::JoinSet;
 use tonic::Code;
 use tonic::transport::Channel;
 
-const REQUESTS: usize = 2000;
+const REQUESTS: usize = 10_000;
+const WARM_UP: usize = 1_000;
 const IN_FLIGHT: usize = 64;
 const LIMIT: usize = 1 << 20;
 /// One request in this many is valid (inference is what takes time).
@@ -38,8 +42,8 @@ const VALID_EVERY: usize = 16;
 enum Kind {
     /// A valid image (which of the two) over a route: its own answer.
     Valid(usize, Route),
-    /// REST: 400, 404 or 413 with TorchServe's error type.
-    Rest(&'static str, &'static str, StatusCode, &'static str),
+    /// REST over HTTP/1.1 (0) or h2c (1): 400, 404 or 413 with TorchServe's error type.
+    Rest(&'static str, &'static str, StatusCode, &'static str, usize),
     /// gRPC: the status code.
     Grpc(&'static str, Code),
 }
@@ -78,7 +82,7 @@ fn kind(index: usize) -> Kind {
         Kind::Grpc(name, code)
     } else {
         let (name, path, status, kind) = REST_FAULTS[fault % REST_FAULTS.len()];
-        Kind::Rest(name, path, status, kind)
+        Kind::Rest(name, path, status, kind, fault / REST_FAULTS.len() % 2)
     }
 }
 
@@ -86,7 +90,8 @@ struct Storm {
     images: [Bytes; 2],
     answers: [serde_json::Value; 2],
     clients: Vec<ModelClient>,
-    http: Client<HttpConnector, Full<Bytes>>,
+    /// HTTP/1.1 and h2c.
+    http: [Client<HttpConnector, Full<Bytes>>; 2],
     rest_url: String,
     grpc: InferenceApIsServiceClient<Channel>,
 }
@@ -103,7 +108,7 @@ impl Storm {
                     _ => Err(format!("image {image} over {route} got {:?}", reply.answer)),
                 }
             }
-            Kind::Rest(name, path, status, kind) => {
+            Kind::Rest(name, path, status, kind, version) => {
                 let (content_type, body) = self.rest_fault(name);
                 let request = Request::builder()
                     .method(Method::POST)
@@ -111,7 +116,8 @@ impl Storm {
                     .header(header::CONTENT_TYPE, content_type)
                     .body(Full::new(body))
                     .unwrap();
-                let response = self.http.request(request).await.map_err(|e| e.to_string())?;
+                let response =
+                    self.http[version].request(request).await.map_err(|e| e.to_string())?;
                 let got = response.status();
                 let body = response.into_body().collect().await.map_err(|e| e.to_string())?;
                 let error: serde_json::Value =
@@ -119,7 +125,7 @@ impl Storm {
                 if got == status && error["type"] == kind && error["code"] == status.as_u16() {
                     Ok(())
                 } else {
-                    Err(format!("{name} {path}: {got} {error}"))
+                    Err(format!("{name} {path} over HTTP/{}: {got} {error}", version + 1))
                 }
             }
             Kind::Grpc(name, code) => {
@@ -160,8 +166,36 @@ impl Storm {
     }
 }
 
+impl Storm {
+    /// Sends requests `range`, 64 at a time; every wrong answer.
+    async fn run(self: &Arc<Self>, range: std::ops::Range<usize>) -> Vec<String> {
+        let next = Arc::new(AtomicUsize::new(range.start));
+        let mut senders = JoinSet::new();
+        for _ in 0..IN_FLIGHT {
+            let (storm, next, end) = (Arc::clone(self), Arc::clone(&next), range.end);
+            senders.spawn(async move {
+                let mut wrong = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= end {
+                        return wrong;
+                    }
+                    if let Err(error) = storm.send(index).await {
+                        wrong.push(format!("request {index} ({:?}): {error}", kind(index)));
+                    }
+                }
+            });
+        }
+        let mut wrong = Vec::new();
+        while let Some(outcome) = senders.join_next().await {
+            wrong.extend(outcome.unwrap());
+        }
+        wrong
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thousands_of_mixed_requests_64_at_a_time_each_get_their_own_answer() {
+async fn ten_thousand_mixed_requests_64_at_a_time_each_get_their_own_answer_and_memory_holds() {
     let batch = BatchConfig {
         batch_size: 4,
         max_batch_delay: Duration::from_millis(5),
@@ -181,7 +215,10 @@ async fn thousands_of_mixed_requests_64_at_a_time_each_get_their_own_answer() {
         images,
         answers,
         clients,
-        http: Client::builder(TokioExecutor::new()).build_http(),
+        http: [
+            Client::builder(TokioExecutor::new()).build_http(),
+            Client::builder(TokioExecutor::new()).http2_only(true).build_http(),
+        ],
         rest_url: format!("http://{}", server.rest_addr()),
         grpc: InferenceApIsServiceClient::connect(format!("http://{}", server.grpc_addr()))
             .await
@@ -189,33 +226,23 @@ async fn thousands_of_mixed_requests_64_at_a_time_each_get_their_own_answer() {
             .max_encoding_message_size(2 * LIMIT),
     });
 
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut senders = JoinSet::new();
-    for _ in 0..IN_FLIGHT {
-        let (storm, next) = (Arc::clone(&storm), Arc::clone(&next));
-        senders.spawn(async move {
-            let mut wrong = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= REQUESTS {
-                    return wrong;
-                }
-                if let Err(error) = storm.send(index).await {
-                    wrong.push(format!("request {index} ({:?}): {error}", kind(index)));
-                }
-            }
-        });
-    }
-    let mut wrong = Vec::new();
-    while let Some(outcome) = senders.join_next().await {
-        wrong.extend(outcome.unwrap());
-    }
+    let mut wrong = storm.run(0..WARM_UP).await;
+    let warm = common::resident_bytes();
+    wrong.extend(storm.run(WARM_UP..REQUESTS).await);
+    let after = common::resident_bytes();
     assert!(wrong.is_empty(), "{} of {REQUESTS} went wrong:\n{}", wrong.len(), wrong.join("\n"));
 
     let health = storm.grpc.clone().ping(()).await.unwrap().into_inner().health;
     assert!(health.contains("Healthy"));
+    let ping = Request::get(format!("{}/ping", storm.rest_url)).body(Full::default()).unwrap();
+    let ping = storm.http[0].request(ping).await.unwrap();
+    assert_eq!(ping.status(), StatusCode::OK);
     let valid = (0..REQUESTS).filter(|&index| matches!(kind(index), Kind::Valid(..))).count();
     let grpc = (0..REQUESTS).filter(|&index| matches!(kind(index), Kind::Grpc(..))).count();
+    let h2 = (0..REQUESTS).filter(|&index| matches!(kind(index), Kind::Rest(.., 1))).count();
     assert!(valid >= REQUESTS / VALID_EVERY && grpc > REQUESTS / 4, "{valid} valid, {grpc} gRPC");
+    assert!(h2 > REQUESTS / 5, "{h2} over h2c");
+    assert_eq!(server.body_budget().held(), 0, "every request gave its budget back");
+    common::assert_no_growth(warm, after);
     server.shutdown().await.unwrap();
 }

@@ -10,6 +10,7 @@
 //! | [`base64`] | image bytes as text | inside JSON, `ImageBase64Request` |
 //! | [`raw`] | the image itself as the body | REST `/binary`, TorchServe's `curl -T` |
 //! | [`multipart`] | a file in a `multipart/form-data` form | TorchServe's form field `data` |
+//! | [`image_body`] | the image in a form, base64 JSON or the raw body, by content type | TorchServe's REST `/predictions` |
 //! | [`python_json`] | any message as Python's `json.dumps(indent=2)` writes it | TorchServe's answers |
 //! | [`gzip`] | any body, compressed | REST's `Content-Encoding: gzip` |
 //! | [`oip`] | the Open Inference Protocol's tensors, as JSON (with binary data) and protobuf | `/v2/...`, `inference.GRPCInferenceService` |
@@ -18,6 +19,7 @@
 
 pub mod base64;
 pub mod gzip;
+pub mod image_body;
 pub mod json;
 pub mod multipart;
 pub mod oip;

@@ -38,10 +38,15 @@ pub fn float_repr(x: f64) -> String {
     // Rust's `{:e}` finds how many digits the shortest round-trip string needs, as Python's
     // repr does. Where two such strings are equally near the value, Rust's shortest search may
     // take either; Python takes the even one, as Rust's fixed-precision formatting of the exact
-    // value does. So: count with the first, write with the second (`-1.2345e-5`).
+    // value does. So: count with the first, write with the second (`-1.2345e-5`), unless the
+    // second does not read back: at a power of two the doubles below are closer together than
+    // those above, and the nearest string with that many digits can fall to the one below
+    // (2^-24 is 5.9604644775390625e-08; ...062e-08 reads back as its neighbour, ...063e-08 is
+    // what Python writes).
     let shortest = format!("{x:e}");
     let significant = shortest.bytes().take_while(|b| *b != b'e').filter(u8::is_ascii_digit);
-    let scientific = format!("{x:.*e}", significant.count() - 1);
+    let nearest = format!("{x:.*e}", significant.count() - 1);
+    let scientific = if nearest.parse::<f64>() == Ok(x) { nearest } else { shortest };
     let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` always has an exponent");
     let exponent: i32 = exponent.parse().expect("`{:e}` writes a decimal exponent");
     let (sign, mantissa) = mantissa.strip_prefix('-').map_or(("", mantissa), |m| ("-", m));

@@ -14,7 +14,7 @@
 //!   [`Timeouts::max_concurrent_streams`] requests at once per connection.
 
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Buf;
@@ -82,14 +82,16 @@ pub struct TooSlow {
 }
 
 /// A request body held to [`Timeouts::body_read`] and [`Timeouts::body_min_rate`], from the
-/// first time it is read: past its deadline it ends in [`TooSlow`].
+/// first time it is read: past its deadline it ends in [`TooSlow`]. The timer starts only when
+/// the body has to be waited for, and moves only when it fires: a body that keeps coming costs
+/// a counter, not a timer per frame.
 pub struct Paced<B> {
     inner: B,
     body_read: Duration,
     min_rate: u64,
     received: u64,
     started: Option<Instant>,
-    deadline: Pin<Box<Sleep>>,
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl<B> Paced<B> {
@@ -101,7 +103,7 @@ impl<B> Paced<B> {
             min_rate: timeouts.body_min_rate.max(1),
             received: 0,
             started: None,
-            deadline: Box::pin(tokio::time::sleep(timeouts.body_read)),
+            timer: None,
         }
     }
 
@@ -125,28 +127,31 @@ where
         context: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, Self::Error>>> {
         let this = self.get_mut();
-        let started = *this.started.get_or_insert_with(|| {
-            let now = Instant::now();
-            this.deadline.as_mut().reset(now + this.body_read);
-            now
-        });
+        let started = *this.started.get_or_insert_with(Instant::now);
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(context) {
             if let Some(Ok(frame)) = &frame
                 && let Some(data) = frame.data_ref()
             {
                 this.received += data.remaining() as u64;
-                let deadline = this.deadline(started);
-                this.deadline.as_mut().reset(deadline);
             }
             return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
         }
-        ready!(this.deadline.as_mut().poll(context));
-        Poll::Ready(Some(Err(Box::new(TooSlow {
-            received: this.received,
-            elapsed: started.elapsed(),
-            body_read: this.body_read,
-            min_rate: this.min_rate,
-        }))))
+        let deadline = this.deadline(started);
+        let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        while timer.as_mut().poll(context).is_ready() {
+            // The timer was set for the deadline of an earlier poll; the body may have earned
+            // more time since: wait on for the new deadline, or stop.
+            if deadline <= Instant::now() {
+                return Poll::Ready(Some(Err(Box::new(TooSlow {
+                    received: this.received,
+                    elapsed: started.elapsed(),
+                    body_read: this.body_read,
+                    min_rate: this.min_rate,
+                }))));
+            }
+            timer.as_mut().reset(deadline);
+        }
+        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {

@@ -50,3 +50,34 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// This process's resident memory in bytes (Linux's `/proc/self/statm`), or `None` where
+/// there is no such file.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
+/// Fails unless resident memory after a soak is within 20% of what it was after warm-up (no
+/// leak); says why it cannot tell where there is no `/proc`.
+pub fn assert_no_growth(after_warm_up: Option<u64>, after_run: Option<u64>) {
+    let (Some(warm), Some(after)) = (after_warm_up, after_run) else {
+        println!("skipping the memory check: no /proc/self/statm here");
+        return;
+    };
+    let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+    println!(
+        "resident memory: {:.0} MiB after warm-up, {:.0} MiB after the run",
+        mib(warm),
+        mib(after)
+    );
+    assert!(
+        after as f64 <= warm as f64 * 1.2,
+        "resident memory grew from {:.0} MiB after warm-up to {:.0} MiB after the run",
+        mib(warm),
+        mib(after)
+    );
+}

@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::codec::CodecError;
+use crate::codec::image_body::ImageBodyError;
 use crate::codec::oip::{OipError, TensorError};
 use crate::inference::InferenceError;
 use crate::postprocess::PostprocessError;
@@ -36,15 +37,10 @@ pub enum PredictError {
     /// A gRPC request without the image's input.
     #[error("the request has no input named data or body (it has {0:?})")]
     NoInput(Vec<String>),
-    /// A form without the image's field.
-    #[error("the form has no field named data or body")]
-    NoFormField,
-    /// A JSON body that is not one base64 string.
-    #[error("a JSON body must be one base64 string")]
-    NotBase64Json(#[source] CodecError),
-    /// The image's wrapping (base64, a form) does not parse.
+    /// A REST body with no image in it: a form without the field, JSON that is not one base64
+    /// string, a form or base64 that does not parse.
     #[error(transparent)]
-    Malformed(#[from] CodecError),
+    ImageBody(#[from] ImageBodyError),
     /// The image does not decode.
     #[error(transparent)]
     Image(#[from] VisionError),
@@ -125,9 +121,7 @@ impl PredictError {
             }
             Self::NoImage
             | Self::NoInput(_)
-            | Self::NoFormField
-            | Self::NotBase64Json(_)
-            | Self::Malformed(_)
+            | Self::ImageBody(_)
             | Self::Image(_)
             | Self::Oip(_)
             | Self::OipInput(_)

@@ -37,9 +37,7 @@ use crate::timing::{Stage, StageTimings};
 /// it followed by a newline, as TorchServe's frontend ends every JSON body it writes itself.
 pub const HEALTHY: &str = "{\n  \"status\": \"Healthy\"\n}";
 
-/// The input names TorchServe's handlers read the image from (a form field over REST, an
-/// `input` key over gRPC), in order of preference.
-pub const INPUT_NAMES: [&str; 2] = ["data", "body"];
+pub use crate::codec::image_body::INPUT_NAMES;
 
 /// Largest request body or gRPC message the model server takes by default: 16 MiB. TorchServe's
 /// `max_request_size` is 6.5 MB (6,553,500 bytes), which a 12-megapixel phone photo sent as

@@ -7,13 +7,12 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::{HEALTHY, INPUT_NAMES, Models, PredictError};
+use super::{HEALTHY, Models, PredictError};
 use crate::codec;
 use crate::server::clock::{self, Clock};
 use crate::server::{Body, BodyError};
@@ -72,31 +71,8 @@ async fn predict(
     let Body(body) = body?;
     let mut arrived = clock::received(clock.as_deref());
     // Unwrapping the image (base64, a form) is decoding too: it counts under `decode`.
-    let image = arrived.time(Stage::Decode, || image_bytes(content_type, body))?;
+    let image = arrived.time(Stage::Decode, || codec::image_body::decode(content_type, body))?;
     let predicted = models.predict(name, version, image, arrived).await?;
     let response = ([(header::CONTENT_TYPE, "application/json")], predicted.body).into_response();
     Ok(crate::server::timed(response, &predicted.timings))
-}
-
-/// The image in a body, by its content type: a multipart form's `data` (or `body`) field, a
-/// JSON string of base64 text, or else the body itself.
-fn image_bytes(content_type: &str, body: Bytes) -> Result<Bytes, PredictError> {
-    // Media types compare without case; the boundary parameter keeps its case.
-    let media_type = content_type.to_ascii_lowercase();
-    if body.is_empty() {
-        return Ok(body);
-    }
-    if media_type.starts_with("multipart/form-data") {
-        let parts = codec::multipart::decode(content_type, &body)?;
-        return INPUT_NAMES
-            .iter()
-            .find_map(|name| parts.iter().find(|part| part.name.as_deref() == Some(name)))
-            .map(|part| part.data.clone())
-            .ok_or(PredictError::NoFormField);
-    }
-    if !media_type.starts_with("application/json") {
-        return Ok(body);
-    }
-    let text: String = codec::json::decode(&body).map_err(PredictError::NotBase64Json)?;
-    Ok(codec::base64::decode(text.as_bytes())?)
 }
