@@ -6,7 +6,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
@@ -19,7 +18,6 @@ use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::messages::{ImageBase64Request, ImageBinaryRequest, StudyRequest};
 use servebench::server::{ListenConfig, study};
 use servebench::transport::{Protocol, TransportConfig};
-use tokio::task::JoinSet;
 
 const REQUESTS: usize = 10_000;
 const WARM_UP: usize = 1_000;
@@ -42,7 +40,7 @@ struct Soak {
     rest_url: String,
 }
 
-impl Soak {
+impl common::Exchange for Soak {
     /// Sends request `index`: even ones valid, odd ones a fault, each cycling over the
     /// protocols; `Err` says how the answer was wrong.
     async fn send(&self, index: usize) -> Result<(), String> {
@@ -88,32 +86,6 @@ impl Soak {
         } else {
             Err(format!("{path} over HTTP/{}: {got} {error}", fault % 2 + 1))
         }
-    }
-
-    /// Sends requests `range`, 64 at a time; every wrong answer.
-    async fn run(self: &Arc<Self>, range: std::ops::Range<usize>) -> Vec<String> {
-        let next = Arc::new(AtomicUsize::new(range.start));
-        let mut senders = JoinSet::new();
-        for _ in 0..IN_FLIGHT {
-            let (soak, next, end) = (Arc::clone(self), Arc::clone(&next), range.end);
-            senders.spawn(async move {
-                let mut wrong = Vec::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= end {
-                        return wrong;
-                    }
-                    if let Err(error) = soak.send(index).await {
-                        wrong.push(format!("request {index}: {error}"));
-                    }
-                }
-            });
-        }
-        let mut wrong = Vec::new();
-        while let Some(outcome) = senders.join_next().await {
-            wrong.extend(outcome.unwrap());
-        }
-        wrong
     }
 }
 
@@ -174,9 +146,9 @@ async fn ten_thousand_mixed_requests_64_at_a_time_each_get_their_answer_and_memo
         rest_url: format!("http://{}", server.rest_addr()),
     });
 
-    let mut wrong = soak.run(0..WARM_UP).await;
+    let mut wrong = common::soak(&soak, 0..WARM_UP, IN_FLIGHT).await;
     let warm = common::resident_bytes();
-    wrong.extend(soak.run(WARM_UP..REQUESTS).await);
+    wrong.extend(common::soak(&soak, WARM_UP..REQUESTS, IN_FLIGHT).await);
     let after = common::resident_bytes();
     assert!(wrong.is_empty(), "{} of {REQUESTS} went wrong:\n{}", wrong.len(), wrong.join("\n"));
     for (protocol, client) in &soak.clients {

@@ -66,6 +66,11 @@ async fn call(
     )
 }
 
+/// POSTs `image` as the raw body to `/predictions/resnet50`.
+async fn predict(server: SocketAddr, image: Bytes) -> (StatusCode, String, serde_json::Value) {
+    call(server, Method::POST, "/predictions/resnet50", "image/jpeg", image).await
+}
+
 /// The stages the model server reports: every one but the study servers' `answer`.
 const MODEL_STAGES: [Stage; 7] = [
     Stage::Receive,
@@ -238,8 +243,7 @@ async fn bad_requests_get_torchserves_errors_and_the_server_keeps_serving() {
             call(server.rest_addr(), Method::POST, path, "image/jpeg", image.clone()).await;
         assert_eq!(error["message"], message);
     }
-    let (status, _, _) =
-        call(server.rest_addr(), Method::POST, "/predictions/resnet50", "image/jpeg", image).await;
+    let (status, _, _) = predict(server.rest_addr(), image).await;
     assert_eq!(status, StatusCode::OK);
     server.shutdown().await.unwrap();
 }
@@ -259,13 +263,7 @@ async fn batched_requests_each_get_their_own_answer() {
         .iter()
         .map(|image| {
             let image = image.clone();
-            tokio::spawn(call(
-                server.rest_addr(),
-                Method::POST,
-                "/predictions/resnet50",
-                "image/jpeg",
-                image,
-            ))
+            tokio::spawn(predict(server.rest_addr(), image))
         })
         .collect();
     for (image, call) in images.iter().zip(calls) {
@@ -352,14 +350,7 @@ async fn grpc_answers_rest_bytes_with_timings_and_torchserves_codes() {
     assert_eq!(serde_json::from_str::<serde_json::Value>(&health).unwrap()["status"], "Healthy");
 
     let image = small_image();
-    let (_, _, rest_answer) = call(
-        server.rest_addr(),
-        Method::POST,
-        "/predictions/resnet50",
-        "image/jpeg",
-        image.clone(),
-    )
-    .await;
+    let (_, _, rest_answer) = predict(server.rest_addr(), image.clone()).await;
     for (version, key) in [("", "data"), ("1.0", "body")] {
         let mut request = grpc_request("resnet50", version, key, &image);
         request.sequence_id = Some("seq-7".into());
@@ -421,17 +412,8 @@ async fn a_full_queue_refuses_with_503_and_unavailable() {
     // milliseconds) overflows it.
     let server = server(BatchConfig { queue_capacity: 1, ..Default::default() }).await;
     let image = small_image();
-    let rest: Vec<_> = (0..24)
-        .map(|_| {
-            tokio::spawn(call(
-                server.rest_addr(),
-                Method::POST,
-                "/predictions/resnet50",
-                "image/jpeg",
-                image.clone(),
-            ))
-        })
-        .collect();
+    let rest: Vec<_> =
+        (0..24).map(|_| tokio::spawn(predict(server.rest_addr(), image.clone()))).collect();
     let mut grpc = grpc_client(&server).await;
     let grpc_calls: Vec<_> = (0..24)
         .map(|_| {
@@ -480,14 +462,7 @@ async fn a_full_body_budget_refuses_with_503_in_each_apis_words() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let image = small_image();
-    let (status, _, body) = call(
-        server.rest_addr(),
-        Method::POST,
-        "/predictions/resnet50",
-        "image/jpeg",
-        image.clone(),
-    )
-    .await;
+    let (status, _, body) = predict(server.rest_addr(), image.clone()).await;
     assert_eq!(
         (status, body["type"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailableException")),
@@ -515,8 +490,7 @@ async fn a_full_body_budget_refuses_with_503_in_each_apis_words() {
     while server.body_budget().held() > 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (status, _, _) =
-        call(server.rest_addr(), Method::POST, "/predictions/resnet50", "image/jpeg", image).await;
+    let (status, _, _) = predict(server.rest_addr(), image).await;
     assert_eq!(status, StatusCode::OK);
     server.shutdown().await.unwrap();
 }
@@ -535,7 +509,7 @@ async fn bodies_waiting_for_a_batch_hold_their_bytes_of_the_budget_until_answere
         .map(|_| {
             let image = image.clone();
             let rest = server.rest_addr();
-            tokio::spawn(call(rest, Method::POST, "/predictions/resnet50", "image/jpeg", image))
+            tokio::spawn(predict(rest, image))
         })
         .collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(1);

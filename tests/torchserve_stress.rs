@@ -9,7 +9,6 @@ mod common;
 mod model_server;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,7 +25,6 @@ use servebench::messages::torchserve::PredictionsRequest;
 use servebench::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
 use servebench::server::batching::BatchConfig;
 use servebench::transport::Route;
-use tokio::task::JoinSet;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -96,7 +94,7 @@ struct Storm {
     grpc: InferenceApIsServiceClient<Channel>,
 }
 
-impl Storm {
+impl common::Exchange for Storm {
     /// Sends request `index`; `Err` says how its answer was wrong.
     async fn send(&self, index: usize) -> Result<(), String> {
         match kind(index) {
@@ -148,7 +146,9 @@ impl Storm {
             }
         }
     }
+}
 
+impl Storm {
     fn rest_fault(&self, name: &str) -> (String, Bytes) {
         let image = &self.images[0];
         match name {
@@ -163,34 +163,6 @@ impl Storm {
             "oversized" => ("image/jpeg".into(), Bytes::from(vec![0xff; LIMIT + 1])),
             _ => ("image/jpeg".into(), image.clone()),
         }
-    }
-}
-
-impl Storm {
-    /// Sends requests `range`, 64 at a time; every wrong answer.
-    async fn run(self: &Arc<Self>, range: std::ops::Range<usize>) -> Vec<String> {
-        let next = Arc::new(AtomicUsize::new(range.start));
-        let mut senders = JoinSet::new();
-        for _ in 0..IN_FLIGHT {
-            let (storm, next, end) = (Arc::clone(self), Arc::clone(&next), range.end);
-            senders.spawn(async move {
-                let mut wrong = Vec::new();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= end {
-                        return wrong;
-                    }
-                    if let Err(error) = storm.send(index).await {
-                        wrong.push(format!("request {index} ({:?}): {error}", kind(index)));
-                    }
-                }
-            });
-        }
-        let mut wrong = Vec::new();
-        while let Some(outcome) = senders.join_next().await {
-            wrong.extend(outcome.unwrap());
-        }
-        wrong
     }
 }
 
@@ -226,9 +198,9 @@ async fn ten_thousand_mixed_requests_64_at_a_time_each_get_their_own_answer_and_
             .max_encoding_message_size(2 * LIMIT),
     });
 
-    let mut wrong = storm.run(0..WARM_UP).await;
+    let mut wrong = common::soak(&storm, 0..WARM_UP, IN_FLIGHT).await;
     let warm = common::resident_bytes();
-    wrong.extend(storm.run(WARM_UP..REQUESTS).await);
+    wrong.extend(common::soak(&storm, WARM_UP..REQUESTS, IN_FLIGHT).await);
     let after = common::resident_bytes();
     assert!(wrong.is_empty(), "{} of {REQUESTS} went wrong:\n{}", wrong.len(), wrong.join("\n"));
 

@@ -81,3 +81,41 @@ pub fn assert_no_growth(after_warm_up: Option<u64>, after_run: Option<u64>) {
         mib(after)
     );
 }
+
+/// What a soak sends: request `index`, `Err` saying how its answer was wrong.
+pub trait Exchange: Send + Sync + 'static {
+    /// Sends request `index` and checks its answer.
+    fn send(&self, index: usize) -> impl std::future::Future<Output = Result<(), String>> + Send;
+}
+
+/// Sends requests `range` through `soak`, `in_flight` at a time; every wrong answer.
+pub async fn soak<S: Exchange>(
+    soak: &std::sync::Arc<S>,
+    range: std::ops::Range<usize>,
+    in_flight: usize,
+) -> Vec<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = std::sync::Arc::new(AtomicUsize::new(range.start));
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..in_flight {
+        let (soak, next, end) =
+            (std::sync::Arc::clone(soak), std::sync::Arc::clone(&next), range.end);
+        senders.spawn(async move {
+            let mut wrong = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= end {
+                    return wrong;
+                }
+                if let Err(error) = soak.send(index).await {
+                    wrong.push(format!("request {index}: {error}"));
+                }
+            }
+        });
+    }
+    let mut wrong = Vec::new();
+    while let Some(outcome) = senders.join_next().await {
+        wrong.extend(outcome.unwrap());
+    }
+    wrong
+}
