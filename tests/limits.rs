@@ -20,10 +20,12 @@ use tokio::sync::mpsc;
 
 const LIMIT: usize = 1 << 20;
 
-/// The study's server with a [`LIMIT`] body limit, a budget of one such body, and `timeouts`.
+/// The study's server with a [`LIMIT`] body limit, a budget of one such body (which holds
+/// twice its size while it is read and copied), and `timeouts`.
 async fn server(timeouts: Timeouts) -> ServerHandle {
+    let budget = 2 * LIMIT;
     let listen =
-        ListenConfig { body_limit: LIMIT, body_budget: LIMIT, timeouts, ..Default::default() };
+        ListenConfig { body_limit: LIMIT, body_budget: budget, timeouts, ..Default::default() };
     study::start(listen).await.unwrap()
 }
 
@@ -133,7 +135,7 @@ async fn a_body_the_budget_cannot_take_is_refused_before_it_is_read_and_the_budg
     let mut holder = TcpStream::connect(server.rest_addr()).await.unwrap();
     holder.write_all(&head("/binary", LIMIT)).await.unwrap();
     holder.write_all(&[0; 1000]).await.unwrap();
-    until_held(&server, LIMIT).await;
+    until_held(&server, 2 * LIMIT).await;
 
     // Anything more with a body is refused at once, over REST and gRPC...
     assert_eq!(
@@ -154,7 +156,7 @@ async fn a_body_the_budget_cannot_take_is_refused_before_it_is_read_and_the_budg
     assert_eq!(status(&answer), "503", "{}", String::from_utf8_lossy(&answer));
     // ...and a request without a body is not.
     assert_eq!(post(&server, "/nowhere", b"").await.0, StatusCode::NOT_FOUND);
-    assert_eq!(server.body_budget().held(), LIMIT, "the refusals held nothing");
+    assert_eq!(server.body_budget().held(), 2 * LIMIT, "the refusals held nothing");
 
     // The holder gives up: its share comes back, and requests are served again.
     drop(holder);

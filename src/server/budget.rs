@@ -5,8 +5,9 @@
 //! `RESOURCE_EXHAUSTED`) without its body being read, rather than the server growing until
 //! the kernel kills it and every other client's requests with it.
 //!
-//! What a request reserves first is what its headers promise: a REST body's `Content-Length`,
-//! a gRPC message's length prefix. A body that promises nothing (chunked, or HTTP/2 without a
+//! What a request reserves first is what its headers promise: a REST body's `Content-Length`
+//! (twice it for a body the server gathers and then copies into one buffer, given back to once
+//! when whole), a gRPC message's length prefix. A body that promises nothing (chunked, or HTTP/2 without a
 //! length) [grows](Reservation::resize) its reservation as it arrives, and a gzipped REST body
 //! covers what it may inflate to while it inflates; either is refused the moment the budget
 //! cannot cover it. A compressed gRPC message counts its length on the wire: tonic inflates it
@@ -15,8 +16,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The budget a server's bodies share by default: 1 GiB, 64 bodies at the model server's
-/// 16 MiB limit, 16 at the study server's 64 MiB.
+/// The budget a server's bodies share by default: 1 GiB, 32 bodies at the model server's
+/// 16 MiB limit (a body that size holds twice it while it is read and copied), 16 at the study
+/// server's 64 MiB.
 pub const DEFAULT_BODY_BUDGET: usize = 1 << 30;
 
 /// Bytes of request bodies a server may hold at once, and how many it holds now.

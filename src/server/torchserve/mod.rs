@@ -42,8 +42,9 @@ pub use crate::codec::image_body::INPUT_NAMES;
 /// Largest request body or gRPC message the model server takes by default: 16 MiB. TorchServe's
 /// `max_request_size` is 6.5 MB (6,553,500 bytes), which a 12-megapixel phone photo sent as
 /// base64 JSON can pass; 16 MiB takes that, and a batch of eight 224x224 float tensors over
-/// the Open Inference Protocol (4.8 MB binary, 13 MB as JSON), while 64 bodies this size fit
-/// the default [body budget](crate::server::DEFAULT_BODY_BUDGET). The study's server keeps
+/// the Open Inference Protocol (4.8 MB binary, 13 MB as JSON), while 32 bodies this size fit
+/// the default [body budget](crate::server::DEFAULT_BODY_BUDGET) (each holds twice its size
+/// while it is read and copied). The study's server keeps
 /// [`crate::transport::DEFAULT_BODY_LIMIT`], room for its raw-pixel payloads.
 pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
 
