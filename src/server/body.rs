@@ -247,7 +247,7 @@ fn inflate(gzipped: &[u8], limit: usize, admitted: Option<&Admitted>) -> Result<
         Err(error) => return Err(BodyError::Undecodable(error)),
     };
     if let Some(admitted) = admitted {
-        admitted.reservation().resize(inflated.len()).expect("shrinking always succeeds");
+        admitted.reservation().shrink_to(inflated.len());
     }
     Ok(inflated)
 }
@@ -315,8 +315,7 @@ async fn read(
         }
     };
     if let Some(admitted) = admitted {
-        // Only ever shrinks: the reservation covered at least the body as it came.
-        let _ = admitted.reservation().resize(whole.len());
+        admitted.reservation().shrink_to(whole.len());
     }
     Ok(whole)
 }

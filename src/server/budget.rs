@@ -93,12 +93,19 @@ impl Reservation {
     /// budget; when the budget cannot take it, nothing changes.
     pub fn resize(&mut self, bytes: usize) -> Result<(), OverBudget> {
         if bytes <= self.bytes {
-            self.budget.held.fetch_sub(self.bytes - bytes, Ordering::AcqRel);
-        } else {
-            self.budget.take(bytes - self.bytes)?;
+            self.shrink_to(bytes);
+            return Ok(());
         }
+        self.budget.take(bytes - self.bytes)?;
         self.bytes = bytes;
         Ok(())
+    }
+
+    /// Gives back all but `bytes`; never grows.
+    pub fn shrink_to(&mut self, bytes: usize) {
+        let kept = bytes.min(self.bytes);
+        self.budget.held.fetch_sub(self.bytes - kept, Ordering::AcqRel);
+        self.bytes = kept;
     }
 }
 
@@ -141,6 +148,11 @@ mod tests {
         assert_eq!(budget.held(), 100);
         first.resize(20).unwrap();
         assert_eq!(budget.held(), 50);
+        first.shrink_to(50);
+        assert_eq!((first.bytes(), budget.held()), (20, 50), "shrinking never grows");
+        first.shrink_to(5);
+        assert_eq!(budget.held(), 35);
+        first.resize(20).unwrap();
         drop((first, second));
         assert_eq!(budget.held(), 0);
     }

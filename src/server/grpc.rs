@@ -20,11 +20,10 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use super::ListenConfig;
 use super::body::Admission;
 use super::timeouts::{Paced, TooSlow};
 use crate::timing::{self, StageTimings};
-use crate::transport::GRPC_PREFIX;
+use crate::transport::{GRPC_PREFIX, TransportConfig};
 
 /// A generated tonic server that limits the messages it decodes and encodes, and takes every
 /// compression servebench's clients send.
@@ -70,16 +69,16 @@ where
     Routes::new(service.limited(body_limit))
 }
 
-/// Serves gRPC `routes` on `listener`, HTTP/2 and time limits as `config` says, until
-/// `shutdown` resolves.
+/// Serves gRPC `routes` on `listener`, HTTP/2 as `transport` says, each call admitted and its
+/// connection held to time limits as `admission` says, until `shutdown` resolves.
 pub(crate) async fn serve(
     listener: TcpListener,
     routes: Routes,
+    transport: TransportConfig,
     admission: Admission,
-    config: ListenConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let (transport, timeouts) = (config.transport, config.timeouts);
+    let timeouts = admission.timeouts;
     Server::builder()
         .http2_keepalive_interval(Some(timeouts.keepalive_interval))
         .http2_keepalive_timeout(Some(timeouts.keepalive_timeout))

@@ -138,8 +138,8 @@ impl ServerHandle {
             tokio::spawn(grpc::serve(
                 grpc_listener,
                 routes,
+                config.transport,
                 admission,
-                config.clone(),
                 stopped(signal),
             )),
         ];
