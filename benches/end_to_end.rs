@@ -9,7 +9,11 @@
 //! preprocessing on the client), `size` the study's noise JPEG (`360x640`, `720x1280`, `1080x1920`) and `setup`
 //! the server's device and batching: `cpu_b1` (TorchServe's default: batch 1), `cpu_b8` (batch
 //! up to 8, 10 ms max delay), `cuda_b1` and `cuda_b8` where libtorch sees a GPU (skipped with the
-//! reason printed where not). One iteration is the study's unit: 20 concurrent requests, timed
+//! reason printed where not). Those are TorchServe's design, one worker decoding, preprocessing
+//! and inferring in turn; `SERVEBENCH_SETUPS=pipelined` (or `all`, or setup names) measures the
+//! pipelined designs instead (`<device>_b<batch>_pipelined`: a pool of prepare threads decodes
+//! and preprocesses as images arrive, the worker only infers; `..._pipelined_scaled`: the same
+//! decoding JPEGs at a fraction of their size). One iteration is the study's unit: 20 concurrent requests, timed
 //! together; throughput is requests per second. The model is the generated ResNet-50, one
 //! worker. In Criterion's test mode (`cargo test --benches`) and in the quick mode only the
 //! 360x640 ids run: every route and setup once, since an id costs at least its ten samples of
@@ -73,17 +77,30 @@ fn routes() -> Vec<Route> {
     }
 }
 
-/// The model server setups this machine can run: every local one, the CUDA ones only where
-/// libtorch sees a GPU.
+/// Names the model server setups to measure, comma-separated: sets (`serial`, `pipelined`,
+/// `all`) and setup names (`cpu_b8_pipelined_scaled`); unset: `serial`, TorchServe's design.
+const SETUPS_ENV: &str = "SERVEBENCH_SETUPS";
+
+/// The model server setups this run measures and this machine can run: [`SETUPS_ENV`]'s
+/// (Criterion's test mode and `--list` take every one), the CUDA ones only where libtorch sees
+/// a GPU.
 fn setups() -> Vec<Setup> {
+    let named = match std::env::var(SETUPS_ENV) {
+        _ if !common::measuring() => Setup::all_local().collect(),
+        Ok(names) if !names.trim().is_empty() => {
+            Setup::parse_list(&names).unwrap_or_else(|error| panic!("{SETUPS_ENV}: {error}"))
+        }
+        _ => Setup::LOCAL.to_vec(),
+    };
     let cuda = inference::cuda_available();
-    if !cuda {
-        eprintln!("end_to_end: no CUDA device (libtorch sees none): skipping cuda_b1 and cuda_b8");
-    }
-    Setup::LOCAL
+    let (runnable, skipped): (Vec<Setup>, Vec<Setup>) = named
         .into_iter()
-        .filter(|setup| cuda || setup.device() != Some(servebench::ids::Device::Cuda))
-        .collect()
+        .partition(|setup| cuda || setup.device() != Some(servebench::ids::Device::Cuda));
+    if !skipped.is_empty() {
+        let names: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+        eprintln!("end_to_end: no CUDA device (libtorch sees none): skipping {}", names.join(", "));
+    }
+    runnable
 }
 
 fn end_to_end(c: &mut Criterion) {

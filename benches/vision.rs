@@ -5,7 +5,10 @@
 //! image, smooth compresses like a photo. `resize` is Resize(256) on the decoded image,
 //! `crop_normalize` is CenterCrop(224) + ToTensor + Normalize on the resized one, `preprocess` is
 //! all of it from the file's bytes; PNGs get only decode and preprocess (past decoding, their
-//! pixels cost what the JPEG's do). Throughput: the encoded file's bytes for decode and
+//! pixels cost what the JPEG's do). `decode_scaled` and `preprocess_scaled` (JPEGs only) are
+//! the same with `DecodeMode::Scaled`: libjpeg decodes at 1/8, 1/4 or 1/2 of the size, the
+//! smallest whose shorter side still covers 256 (none at 360x640, 1/2 at 720x1280 and 1/4 at
+//! 1080x1920), then resizes to the exact path's 256. Throughput: the encoded file's bytes for decode and
 //! preprocess, the input image's pixel bytes for the others.
 
 mod common;

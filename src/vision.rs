@@ -6,6 +6,9 @@
 //! ```
 //!
 //! Each step is a public function so a bench can time it alone; [`preprocess`] chains them.
+//! [`DecodeMode::Scaled`] is the one departure, chosen by a caller: a JPEG decoded at a fraction
+//! of its size in the DCT domain (PIL's `draft()`), then resized to the same 256 as the exact
+//! path (its fidelity is measured in tests/vision.rs and the README).
 //! Resize is PIL's own antialiased bilinear resampling, reimplemented to the bit (see
 //! [`resize_shorter`]), and the sizes and crop offsets follow torchvision's arithmetic, so the
 //! tensor matches torchvision's up to the JPEG decoders' rounding (tests/vision.rs).
@@ -61,6 +64,66 @@ pub struct ChwImage {
     pub width: u32,
 }
 
+/// How the vision stage decodes a JPEG.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum DecodeMode {
+    /// Every pixel, as PIL (and so TorchServe's handler) decodes: the tensor is torchvision's.
+    #[default]
+    Exact,
+    /// At the smallest of libjpeg's 1/8, 1/4 and 1/2 scales whose shorter side still covers
+    /// [`RESIZE_SHORTER`] ([`jpeg_scale`]), which skips most of the inverse DCT, colour
+    /// conversion and resampling; then resized to the exact path's size. An approximation of
+    /// the exact tensor, not equal to it. PNGs (and JPEGs too small to scale) decode exactly.
+    Scaled,
+}
+
+impl DecodeMode {
+    /// Both modes.
+    pub const ALL: [Self; 2] = [Self::Exact, Self::Scaled];
+
+    /// `exact` or `scaled`, as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Scaled => "scaled",
+        }
+    }
+}
+
+/// Pixels that show an image of another size: a JPEG decoded at a fraction of its size.
+/// [`prepare_decoded`] resizes them to what `Resize(256)` makes of the full image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// The decoded pixels.
+    pub pixels: RgbImage,
+    /// `(width, height)` of the image in the file.
+    pub full_size: (u32, u32),
+}
+
+/// libjpeg's scale numerator (over 8) for an image of `width` x `height` whose shorter side must
+/// stay at least `shorter`: the smallest of 1, 2 and 4 that keeps it, else 8 (no scaling).
+/// libjpeg's scaled sides are rounded up: `ceil(side * numerator / 8)`.
+pub fn jpeg_scale(width: u32, height: u32, shorter: u32) -> u8 {
+    let side = u64::from(width.min(height));
+    [1u8, 2, 4]
+        .into_iter()
+        .find(|&numerator| (side * u64::from(numerator)).div_ceil(8) >= u64::from(shorter))
+        .unwrap_or(8)
+}
+
+/// Decodes as `mode` says: [`decode`] for [`DecodeMode::Exact`]; for [`DecodeMode::Scaled`], a
+/// JPEG at [`jpeg_scale`]'s fraction (its shorter side at least [`RESIZE_SHORTER`]).
+pub fn decode_with(bytes: &[u8], mode: DecodeMode) -> Result<Decoded, VisionError> {
+    let scaled = mode == DecodeMode::Scaled
+        && !bytes.is_empty()
+        && image::guess_format(bytes)? == image::ImageFormat::Jpeg;
+    if scaled {
+        return decode_jpeg(bytes, Some(RESIZE_SHORTER));
+    }
+    let pixels = decode(bytes)?;
+    Ok(Decoded { full_size: pixels.dimensions(), pixels })
+}
+
 /// Decodes JPEG or PNG bytes to 8-bit RGB (grey is expanded and alpha dropped, as PIL's
 /// `convert("RGB")`).
 ///
@@ -74,7 +137,7 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, VisionError> {
     }
     let format = image::guess_format(bytes)?;
     if format == image::ImageFormat::Jpeg {
-        return decode_jpeg(bytes);
+        return Ok(decode_jpeg(bytes, None)?.pixels);
     }
     let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
@@ -83,25 +146,32 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, VisionError> {
     Ok(reader.decode()?.into_rgb8())
 }
 
-fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, VisionError> {
+/// A JPEG decoded whole, or scaled down so its shorter side stays at least `shorter`.
+fn decode_jpeg(bytes: &[u8], shorter: Option<u32>) -> Result<Decoded, VisionError> {
     // libjpeg's fatal errors arrive as unwinding (mozjpeg's design, made sound by the
     // `unwinding` feature): catch them here so a corrupt upload is an error, never a crash.
-    let decoded = std::panic::catch_unwind(|| -> Result<RgbImage, VisionError> {
-        let decompress = mozjpeg::Decompress::new_reader(EndWatch { rest: bytes, hit_end: false })
-            .map_err(|error| VisionError::Jpeg(error.to_string()))?;
+    let decoded = std::panic::catch_unwind(|| -> Result<Decoded, VisionError> {
+        let mut decompress =
+            mozjpeg::Decompress::new_reader(EndWatch { rest: bytes, hit_end: false })
+                .map_err(|error| VisionError::Jpeg(error.to_string()))?;
         let (width, height) = decompress.size();
         if width.saturating_mul(height).saturating_mul(3) > MAX_DECODED_BYTES {
             return Err(VisionError::TooLarge { width, height });
         }
+        let full_size = (width as u32, height as u32);
+        if let Some(shorter) = shorter {
+            decompress.scale(jpeg_scale(full_size.0, full_size.1, shorter));
+        }
         let io_error = |error: std::io::Error| VisionError::Jpeg(error.to_string());
         let mut started = decompress.rgb().map_err(io_error)?;
+        let (width, height) = (started.width() as u32, started.height() as u32);
         let pixels = started.read_scanlines::<u8>().map_err(io_error)?;
         if started.finish_into_inner().map_err(io_error)?.hit_end {
             return Err(VisionError::Truncated);
         }
-        let (width, height) = (width as u32, height as u32);
-        Ok(RgbImage::from_raw(width, height, pixels)
-            .expect("libjpeg returns width x height RGB pixels"))
+        let pixels = RgbImage::from_raw(width, height, pixels)
+            .expect("libjpeg returns width x height RGB pixels");
+        Ok(Decoded { pixels, full_size })
     });
     decoded.unwrap_or_else(|payload| {
         let message = payload
@@ -160,6 +230,12 @@ pub fn resized_size(width: u32, height: u32, shorter: u32) -> (u32, u32) {
 /// the vertical one adding whole source rows into an output row.
 pub fn resize_shorter(image: &RgbImage, shorter: u32) -> RgbImage {
     let (width, height) = resized_size(image.width(), image.height(), shorter);
+    resize_to(image, width, height)
+}
+
+/// Resizes to `width` x `height` with [`resize_shorter`]'s resampling, each axis scaled by its
+/// own factor.
+pub fn resize_to(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     let across = if width == image.width() { image.clone() } else { resize_rows(image, width) };
     if height == across.height() { across } else { resize_columns(&across, height) }
 }
@@ -294,7 +370,20 @@ pub fn prepare(image: &RgbImage) -> ChwImage {
     normalize(&center_crop(&resize_shorter(image, RESIZE_SHORTER), CROP))
 }
 
+/// [`prepare`] for pixels that may show a larger image: resized to what `Resize(256)` makes of
+/// the full image (so the crop is taken from the same place), then cropped and normalized.
+pub fn prepare_decoded(decoded: &Decoded) -> ChwImage {
+    let (full_width, full_height) = decoded.full_size;
+    let (width, height) = resized_size(full_width, full_height, RESIZE_SHORTER);
+    normalize(&center_crop(&resize_to(&decoded.pixels, width, height), CROP))
+}
+
 /// The whole stage: decode, then [`prepare`].
 pub fn preprocess(bytes: &[u8]) -> Result<ChwImage, VisionError> {
     Ok(prepare(&decode(bytes)?))
+}
+
+/// The whole stage, decoding as `mode` says: [`decode_with`], then [`prepare_decoded`].
+pub fn preprocess_with(bytes: &[u8], mode: DecodeMode) -> Result<ChwImage, VisionError> {
+    Ok(prepare_decoded(&decode_with(bytes, mode)?))
 }

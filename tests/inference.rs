@@ -235,3 +235,56 @@ fn cuda_runs_when_present_and_is_refused_cleanly_when_not() {
     assert_eq!(a.0[0].0, b.0[0].0);
     assert!((a.0[0].1 - b.0[0].1).abs() < 0.01);
 }
+
+/// The top `k` classes of one image's probabilities, best first.
+fn top(probabilities: &[f32], k: usize) -> Vec<usize> {
+    let mut classes: Vec<usize> = (0..probabilities.len()).collect();
+    classes.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+    classes.truncate(k);
+    classes
+}
+
+/// Of the fixtures the scaled decode shrinks (the JPEGs at 720x1280 and 1080x1920), on how many
+/// its top-1 class must be the exact path's, and how many of their top-5 classes (5 each) it
+/// must share: the README's figures. The model's weights are random (scripts/export_models.py),
+/// its classes close together, so this is a sensitivity check, not an ImageNet accuracy.
+const SCALED_TOP1_AGREEING: usize = 3;
+const SCALED_TOP5_SHARED: usize = 13;
+
+#[test]
+fn the_scaled_decode_mostly_gives_the_exact_paths_answers() {
+    let classifier = Classifier::load(&model("resnet50"), Device::Cpu).unwrap();
+    let specs = servebench::ids::VisionId::images();
+    let preprocessed = |mode| -> Vec<ChwImage> {
+        let preprocess = |spec: &ImageSpec| vision::preprocess_with(&fixtures::image(*spec), mode);
+        specs.iter().map(|spec| preprocess(spec).unwrap()).collect()
+    };
+    let exact = probabilities(&classifier, &preprocessed(vision::DecodeMode::Exact));
+    let scaled = probabilities(&classifier, &preprocessed(vision::DecodeMode::Scaled));
+    let (mut shrunk, mut top1, mut top5) = (0, 0, 0);
+    for ((spec, exact), scaled) in specs.iter().zip(&exact).zip(&scaled) {
+        let (exact_top, scaled_top) = (top(exact, 5), top(scaled, 5));
+        let shared = scaled_top.iter().filter(|class| exact_top.contains(class)).count();
+        let largest = exact.iter().zip(scaled).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        eprintln!(
+            "{spec}: top-1 {} / {}, top-5 shared {shared} of 5, largest probability difference \
+             {largest:.2e}",
+            exact_top[0], scaled_top[0]
+        );
+        let numerator = vision::jpeg_scale(spec.size.width, spec.size.height, 256);
+        if spec.encoding == Encoding::Png || numerator == 8 {
+            assert_eq!(exact, scaled, "{spec}: nothing to scale, yet the answer differs");
+            continue;
+        }
+        shrunk += 1;
+        top1 += usize::from(exact_top[0] == scaled_top[0]);
+        top5 += shared;
+    }
+    eprintln!(
+        "of {shrunk} shrunk fixtures: top-1 agrees on {top1}, top-5 shares {top5} of {}",
+        5 * shrunk
+    );
+    assert_eq!(shrunk, 4);
+    assert!(top1 >= SCALED_TOP1_AGREEING, "top-1 agrees on {top1} of {shrunk}");
+    assert!(top5 >= SCALED_TOP5_SHARED, "top-5 shares {top5} of {}", 5 * shrunk);
+}

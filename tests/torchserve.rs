@@ -22,10 +22,11 @@ use servebench::fixtures::{self, ImageSpec, STUDY_SIZES};
 use servebench::messages::torchserve::PredictionsRequest;
 use servebench::messages::torchserve::inference_ap_is_service_client::InferenceApIsServiceClient;
 use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::HEALTHY;
+use servebench::server::torchserve::{HEALTHY, Pipeline};
 use servebench::server::{ListenConfig, ServerHandle};
 use servebench::timing::{self, Stage, StageTimings};
 use servebench::transport::{OipInput, Route};
+use servebench::vision::DecodeMode;
 use tonic::Code;
 
 async fn server(batch: BatchConfig) -> ServerHandle {
@@ -556,6 +557,7 @@ async fn a_model_failing_on_a_batch_is_a_500_and_internal_and_the_server_keeps_s
         path,
         device: tch::Device::Cpu,
         batch: BatchConfig::default(),
+        pipeline: Default::default(),
     };
     let config = ModelServerConfig {
         models: vec![
@@ -597,5 +599,78 @@ async fn a_model_failing_on_a_batch_is_a_500_and_internal_and_the_server_keeps_s
     let (status, _, _) =
         call(server.rest_addr(), Method::PUT, "/predictions/broken", "image/jpeg", image).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    server.shutdown().await.unwrap();
+}
+
+/// A pipelined server: `prepare_threads` decoding as `decode` says, ahead of one worker.
+async fn pipelined(batch: BatchConfig, prepare_threads: usize, decode: DecodeMode) -> ServerHandle {
+    let pipeline = Pipeline { prepare_threads, decode, torch_threads: None };
+    let listen = ListenConfig { body_limit: LIMIT, ..Default::default() };
+    model_server::start_designed(batch, pipeline, listen).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipelined_design_gives_each_image_its_answer_over_every_api() {
+    let batch = BatchConfig {
+        batch_size: 4,
+        max_batch_delay: Duration::from_millis(50),
+        ..Default::default()
+    };
+    for decode in DecodeMode::ALL {
+        let server = pipelined(batch, 2, decode).await;
+        let images: Vec<Bytes> =
+            STUDY_SIZES.iter().map(|size| fixtures::image(ImageSpec::study(*size))).collect();
+        let calls: Vec<_> = images
+            .iter()
+            .map(|image| tokio::spawn(predict(server.rest_addr(), image.clone())))
+            .collect();
+        for (image, call) in images.iter().zip(calls) {
+            let (status, header, answer) = call.await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{decode:?}: {answer}");
+            let expected = model_server::direct_answer_decoding(image, decode);
+            assert!(same_answer(&answer, &expected), "{decode:?}: {answer} vs {expected}");
+            let timings = StageTimings::parse(&header);
+            for stage in MODEL_STAGES {
+                assert!(timings.get(stage).is_some(), "{decode:?}: no {stage:?} in {header:?}");
+            }
+        }
+        let large = &images[2];
+        let mut client = grpc_client(&server).await;
+        let answer = client.predictions(grpc_request("resnet50", "", "data", large)).await;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&answer.unwrap().into_inner().prediction).unwrap();
+        let expected = model_server::direct_answer_decoding(large, decode);
+        assert!(same_answer(&answer, &expected), "gRPC, {decode:?}: {answer} vs {expected}");
+        // A bad image fails alone, in the prepare pool, and the server keeps serving.
+        let (status, _, body) =
+            predict(server.rest_addr(), Bytes::from_static(b"not an image")).await;
+        assert_eq!((status, body["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(400)), "{body}");
+        assert_eq!(predict(server.rest_addr(), images[0].clone()).await.0, StatusCode::OK);
+        server.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pipelined_designs_full_prepare_queue_refuses_with_503() {
+    let server =
+        pipelined(BatchConfig { queue_capacity: 1, ..Default::default() }, 1, DecodeMode::Exact)
+            .await;
+    let image = fixtures::image(ImageSpec::study(STUDY_SIZES[2]));
+    let calls: Vec<_> =
+        (0..24).map(|_| tokio::spawn(predict(server.rest_addr(), image.clone()))).collect();
+    let (mut answered, mut refused) = (0, 0);
+    for call in calls {
+        let (status, _, body) = call.await.unwrap();
+        match status {
+            StatusCode::OK => answered += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(body["type"], "ServiceUnavailableException");
+                refused += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(refused > 0 && answered > 0, "{answered} answered, {refused} refused");
+    assert_eq!(predict(server.rest_addr(), image).await.0, StatusCode::OK);
     server.shutdown().await.unwrap();
 }

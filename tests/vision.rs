@@ -6,7 +6,8 @@ mod common;
 use std::path::PathBuf;
 
 use servebench::fixtures::{self, Encoding, ImageSpec, STUDY_SIZES, Scene};
-use servebench::vision::{self, CROP, ChwImage, VisionError};
+use servebench::ids::VisionId;
+use servebench::vision::{self, CROP, ChwImage, DecodeMode, VisionError};
 
 /// What torchvision makes of one image: the normalized tensor, and PIL's RGB bytes after
 /// `Resize(256)` alone.
@@ -50,13 +51,7 @@ const TOLERANCE: f32 = 0.0;
 
 #[test]
 fn preprocessing_matches_torchvision_on_every_fixture() {
-    let mut specs = Vec::new();
-    for size in STUDY_SIZES {
-        for scene in [Scene::Noise, Scene::Smooth] {
-            specs.push(ImageSpec { size, scene, encoding: Encoding::Jpeg });
-        }
-        specs.push(ImageSpec { size, scene: Scene::Smooth, encoding: Encoding::Png });
-    }
+    let specs = VisionId::images();
     let images: Vec<_> =
         specs.iter().map(|spec| (spec.file_name(), fixtures::image(*spec))).collect();
 
@@ -76,6 +71,61 @@ fn preprocessing_matches_torchvision_on_every_fixture() {
         }
     }
     assert!(failures.is_empty(), "over the tolerance ({TOLERANCE:e}): {failures:#?}");
+}
+
+/// The scaled decode's largest absolute difference from the exact tensor allowed on any value
+/// of a scene's fixtures, and on the mean over a fixture's values (`(max, mean)`, in normalized
+/// units: one is about 57 levels of 8 bits): the README's figures, rounded up. Noise has the
+/// most detail a downscale can lose; the smooth scene compresses like a photo.
+fn scaled_tolerance(scene: Scene) -> (f32, f32) {
+    match scene {
+        Scene::Noise => (0.6, 0.09),
+        Scene::Smooth => (0.3, 0.008),
+    }
+}
+
+#[test]
+fn the_scaled_decode_stays_within_its_stated_distance_of_the_exact_tensor() {
+    let mut failures = Vec::new();
+    for spec in VisionId::images() {
+        let bytes = fixtures::image(spec);
+        let exact = vision::preprocess(&bytes).unwrap();
+        let scaled = vision::preprocess_with(&bytes, DecodeMode::Scaled).unwrap();
+        assert_eq!((scaled.height, scaled.width), (exact.height, exact.width), "{spec}");
+        let differences: Vec<f32> =
+            exact.data.iter().zip(&scaled.data).map(|(a, b)| (a - b).abs()).collect();
+        let max = differences.iter().copied().fold(0.0f32, f32::max);
+        let mean = differences.iter().sum::<f32>() / differences.len() as f32;
+        let numerator = vision::jpeg_scale(spec.size.width, spec.size.height, 256);
+        let (max_allowed, mean_allowed) = scaled_tolerance(spec.scene);
+        eprintln!("{spec}: decoded at {numerator}/8, max abs difference {max:.4}, mean {mean:.4}");
+        // Nothing to scale (a PNG, or a JPEG whose half would fall under 256): the exact path.
+        if spec.encoding == Encoding::Png || numerator == 8 {
+            assert_eq!(scaled, exact, "{spec}: nothing to scale, yet the tensor differs");
+        } else if max > max_allowed || mean > mean_allowed {
+            failures.push(format!(
+                "{spec}: max {max:.4} (at most {max_allowed}), mean {mean:.4} (at most \
+                 {mean_allowed})"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "over the stated distance: {failures:#?}");
+}
+
+#[test]
+fn the_scaled_decode_picks_the_smallest_scale_that_covers_256() {
+    assert_eq!(vision::jpeg_scale(640, 360, 256), 8); // half would be 180
+    assert_eq!(vision::jpeg_scale(1280, 720, 256), 4); // 360; a quarter would be 180
+    assert_eq!(vision::jpeg_scale(1080, 1920, 256), 2); // 270, either orientation
+    assert_eq!(vision::jpeg_scale(4032, 3024, 256), 1); // 378
+    assert_eq!(vision::jpeg_scale(2041, 2041, 256), 1); // ceil(2041 / 8) = 256
+    assert_eq!(vision::jpeg_scale(2039, 2039, 256), 2); // ceil(2039 / 8) = 255
+    for (size, decoded) in [(STUDY_SIZES[1], (640, 360)), (STUDY_SIZES[2], (480, 270))] {
+        let bytes = fixtures::image(ImageSpec::study(size));
+        let scaled = vision::decode_with(&bytes, DecodeMode::Scaled).unwrap();
+        assert_eq!(scaled.pixels.dimensions(), decoded, "{size}");
+        assert_eq!(scaled.full_size, (size.width, size.height), "{size}");
+    }
 }
 
 #[test]
@@ -132,12 +182,15 @@ fn bad_images_are_errors_not_panics() {
         &jpeg[jpeg.len() / 2..],
         b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
     ];
-    for bad in corrupt {
-        let error = vision::preprocess(bad).unwrap_err();
-        assert!(matches!(error, VisionError::Decode(_) | VisionError::Jpeg(_)), "{error:?}");
+    for mode in DecodeMode::ALL {
+        assert!(matches!(vision::preprocess_with(b"", mode), Err(VisionError::Empty)));
+        for bad in corrupt {
+            let error = vision::preprocess_with(bad, mode).unwrap_err();
+            assert!(matches!(error, VisionError::Decode(_) | VisionError::Jpeg(_)), "{error:?}");
+        }
+        let truncated = vision::preprocess_with(&jpeg[..jpeg.len() * 9 / 10], mode).unwrap_err();
+        assert!(matches!(truncated, VisionError::Truncated), "{mode:?}: {truncated:?}");
     }
-    let truncated = vision::preprocess(&jpeg[..jpeg.len() * 9 / 10]).unwrap_err();
-    assert!(matches!(truncated, VisionError::Truncated), "{truncated:?}");
     // A header claiming 20000 x 20000 pixels (1.2 GB) is refused before any pixel is allocated.
     let mut huge = jpeg.to_vec();
     let sof = huge.windows(2).position(|marker| marker == [0xff, 0xc0]).unwrap();

@@ -10,7 +10,7 @@ use servebench::ids::{
 };
 use servebench::messages::StudyRequest;
 use servebench::postprocess::{self, Labels, TOP_K};
-use servebench::vision::{self, CROP, RESIZE_SHORTER};
+use servebench::vision::{self, CROP, DecodeMode, RESIZE_SHORTER};
 
 /// One id's routine over inputs made beforehand, and the bytes one call handles.
 pub struct Work {
@@ -128,6 +128,12 @@ pub fn vision(id: VisionId) -> Work {
                 vision::normalize(&vision::center_crop(&resized, CROP))
             })
         }
+        VisionStep::DecodeScaled => {
+            Work::new(bytes.len(), move || vision::decode_with(&bytes, DecodeMode::Scaled).unwrap())
+        }
+        VisionStep::PreprocessScaled => Work::new(bytes.len(), move || {
+            vision::preprocess_with(&bytes, DecodeMode::Scaled).unwrap()
+        }),
     }
 }
 

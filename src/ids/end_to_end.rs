@@ -9,31 +9,101 @@ use crate::fixtures::{ImageSize, STUDY_SIZES};
 use crate::link::Link;
 use crate::transport::{Body, HttpVersion, Route};
 
+/// How servebench's model server spends its CPU on an image: a setup's suffix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Design {
+    /// No suffix: TorchServe's design, the model's worker decoding, preprocessing and inferring
+    /// each batch in turn.
+    Serial,
+    /// `_pipelined`: images decoded and preprocessed on a pool of threads as they arrive, the
+    /// worker only stacking, inferring and handing back.
+    Pipelined,
+    /// `_pipelined_scaled`: pipelined, and JPEGs decoded at a fraction of their size
+    /// (`vision::DecodeMode::Scaled`).
+    PipelinedScaled,
+}
+
+impl Design {
+    /// Every design, TorchServe's first.
+    pub const ALL: [Self; 3] = [Self::Serial, Self::Pipelined, Self::PipelinedScaled];
+
+    /// The setup's suffix: empty for TorchServe's design.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Serial => "",
+            Self::Pipelined => "_pipelined",
+            Self::PipelinedScaled => "_pipelined_scaled",
+        }
+    }
+}
+
 /// The server a route is measured against: servebench's model server on a device with a
-/// batch size, or an external server speaking TorchServe's APIs.
+/// batch size and a design, or an external server speaking TorchServe's APIs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Setup {
-    /// `<device>_b<batch>`: servebench's model server, ResNet-50 on `device`, batches of up to
-    /// `batch` requests.
+    /// `<device>_b<batch>[_pipelined[_scaled]]`: servebench's model server, ResNet-50 on
+    /// `device`, batches of up to `batch` requests, built as `design` says.
     Local {
         /// Where the model runs.
         device: Device,
         /// The most requests inferred together.
         batch: usize,
+        /// How the server spends its CPU on an image.
+        design: Design,
     },
     /// `external`: whatever `SERVEBENCH_MODEL_*_TARGET` points at.
     External,
 }
 
 impl Setup {
-    /// The model server setups the bench measures, where the machine has the device:
-    /// TorchServe's default (batch 1) and batches of up to 8, on the CPU and on CUDA.
+    /// The model server setups the bench measures by default, where the machine has the
+    /// device: TorchServe's design at its default (batch 1) and at batches of up to 8, on the
+    /// CPU and on CUDA.
     pub const LOCAL: [Self; 4] = [
-        Self::Local { device: Device::Cpu, batch: 1 },
-        Self::Local { device: Device::Cpu, batch: 8 },
-        Self::Local { device: Device::Cuda, batch: 1 },
-        Self::Local { device: Device::Cuda, batch: 8 },
+        Self::serial(Device::Cpu, 1),
+        Self::serial(Device::Cpu, 8),
+        Self::serial(Device::Cuda, 1),
+        Self::serial(Device::Cuda, 8),
     ];
+
+    /// The pipelined designs (`SERVEBENCH_SETUPS=pipelined`), exact and with the scaled
+    /// decode, at batch 1 and 8, on the CPU and on CUDA.
+    pub const PIPELINED: [Self; 8] = [
+        Self::Local { device: Device::Cpu, batch: 1, design: Design::Pipelined },
+        Self::Local { device: Device::Cpu, batch: 1, design: Design::PipelinedScaled },
+        Self::Local { device: Device::Cpu, batch: 8, design: Design::Pipelined },
+        Self::Local { device: Device::Cpu, batch: 8, design: Design::PipelinedScaled },
+        Self::Local { device: Device::Cuda, batch: 1, design: Design::Pipelined },
+        Self::Local { device: Device::Cuda, batch: 1, design: Design::PipelinedScaled },
+        Self::Local { device: Device::Cuda, batch: 8, design: Design::Pipelined },
+        Self::Local { device: Device::Cuda, batch: 8, design: Design::PipelinedScaled },
+    ];
+
+    /// TorchServe's design on `device` at `batch`.
+    pub const fn serial(device: Device, batch: usize) -> Self {
+        Self::Local { device, batch, design: Design::Serial }
+    }
+
+    /// Every local setup: [`LOCAL`](Self::LOCAL), then [`PIPELINED`](Self::PIPELINED).
+    pub fn all_local() -> impl Iterator<Item = Self> {
+        Self::LOCAL.into_iter().chain(Self::PIPELINED)
+    }
+
+    /// Setups named in `text`, comma-separated: sets (`serial`: [`LOCAL`](Self::LOCAL),
+    /// `pipelined`: [`PIPELINED`](Self::PIPELINED), `all`) and setup names (`cpu_b8_pipelined`).
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, crate::error::UnknownName> {
+        crate::error::by_names(text, |name| {
+            Ok(match name {
+                "serial" => Self::LOCAL.to_vec(),
+                "pipelined" => Self::PIPELINED.to_vec(),
+                "all" => Self::all_local().collect(),
+                _ => vec![name.parse().map_err(|_| crate::error::UnknownName {
+                    what: "setup",
+                    name: name.to_owned(),
+                })?],
+            })
+        })
+    }
 
     /// The device of a local setup.
     pub fn device(self) -> Option<Device> {
@@ -47,7 +117,9 @@ impl Setup {
 impl fmt::Display for Setup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Local { device, batch } => write!(f, "{}_b{batch}", device.name()),
+            Self::Local { device, batch, design } => {
+                write!(f, "{}_b{batch}{}", device.name(), design.suffix())
+            }
             Self::External => f.write_str("external"),
         }
     }
@@ -57,10 +129,14 @@ impl FromStr for Setup {
     type Err = IdError;
 
     fn from_str(text: &str) -> Result<Self, IdError> {
-        let local = |(device, batch): (&str, &str)| {
+        let local = |(device, rest): (&str, &str)| {
+            let design =
+                *Design::ALL.iter().rev().find(|design| rest.ends_with(design.suffix()))?;
+            let batch = &rest[..rest.len() - design.suffix().len()];
             Some(Self::Local {
                 device: named(&Device::ALL, Device::name, device)?,
                 batch: counted('b', batch)?,
+                design,
             })
         };
         match text {
@@ -97,11 +173,15 @@ impl EndToEndId {
 
     /// The ids for `setup` over `link`, in the order the bench runs them: every route and size
     /// on loopback; over an emulated link, [`LINK_ROUTES`](Self::LINK_ROUTES) at every size,
-    /// for the batch-1 setups only (an external server is not behind the link).
+    /// for TorchServe's design at batch 1 only (an external server is not behind the link).
     pub fn over(link: Link, setup: Setup) -> Vec<Self> {
         let routes: &[Route] = match link {
             Link::Loopback => &Route::ALL,
-            Link::Shaped(_) if matches!(setup, Setup::Local { batch: 1, .. }) => &Self::LINK_ROUTES,
+            Link::Shaped(_)
+                if matches!(setup, Setup::Local { batch: 1, design: Design::Serial, .. }) =>
+            {
+                &Self::LINK_ROUTES
+            }
             Link::Shaped(_) => &[],
         };
         let mut ids = Vec::new();
@@ -139,7 +219,7 @@ impl Family for EndToEndId {
     }
 
     fn all() -> Vec<Self> {
-        let setups = Setup::LOCAL.into_iter().chain([Setup::External]);
+        let setups = Setup::all_local().chain([Setup::External]);
         let links = || Link::PROFILES.into_iter();
         setups.flat_map(|setup| links().flat_map(move |link| Self::over(link, setup))).collect()
     }

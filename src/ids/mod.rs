@@ -35,7 +35,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use codec::{CodecId, Direction, Format, Message, Wrapping};
-pub use end_to_end::{EndToEndId, Setup};
+pub use end_to_end::{Design, EndToEndId, Setup};
 pub use inference::{BATCHES, Device, InferenceId, Model};
 pub use load::{Arrivals, Load, LoadId, Workload};
 pub use payload::Payload;

@@ -14,11 +14,22 @@ pub enum VisionStep {
     CropNormalize,
     /// All of it, from the file's bytes.
     Preprocess,
+    /// The file's bytes to pixels at a fraction of the size (`DecodeMode::Scaled`).
+    DecodeScaled,
+    /// All of it, decoding at a fraction of the size (`DecodeMode::Scaled`).
+    PreprocessScaled,
 }
 
 impl VisionStep {
-    /// Every step, in pipeline order (the whole last).
-    pub const ALL: [Self; 4] = [Self::Decode, Self::Resize, Self::CropNormalize, Self::Preprocess];
+    /// Every step: the exact path in pipeline order (the whole last), then the scaled decode's.
+    pub const ALL: [Self; 6] = [
+        Self::Decode,
+        Self::Resize,
+        Self::CropNormalize,
+        Self::Preprocess,
+        Self::DecodeScaled,
+        Self::PreprocessScaled,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -26,11 +37,14 @@ impl VisionStep {
             Self::Resize => "resize",
             Self::CropNormalize => "crop_normalize",
             Self::Preprocess => "preprocess",
+            Self::DecodeScaled => "decode_scaled",
+            Self::PreprocessScaled => "preprocess_scaled",
         }
     }
 
     /// Whether the bench measures this step on images encoded so: past decoding, a PNG's
-    /// pixels cost what the JPEG's do, so only decode and the whole are measured on PNGs.
+    /// pixels cost what the JPEG's do, so only decode and the whole are measured on PNGs, and
+    /// only JPEGs decode at a fraction of their size.
     pub fn measured_on(self, encoding: Encoding) -> bool {
         encoding == Encoding::Jpeg || matches!(self, Self::Decode | Self::Preprocess)
     }

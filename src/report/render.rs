@@ -38,7 +38,7 @@ const CONCURRENCY: [usize; 2] = [20, 1];
 
 /// Every setup an end-to-end table or chart may show, in report order.
 fn setups() -> impl Iterator<Item = Setup> {
-    Setup::LOCAL.into_iter().chain([Setup::External])
+    Setup::all_local().chain([Setup::External])
 }
 
 /// The study's table row for `payload` over `link`: each protocol's id at its defaults, gRPC
@@ -105,7 +105,7 @@ fn stage_benches(size: ImageSize, setup: Setup) -> Vec<BenchId> {
         vision(VisionStep::Resize).into(),
         vision(VisionStep::CropNormalize).into(),
     ];
-    if let Setup::Local { device, batch } = setup {
+    if let Setup::Local { device, batch, .. } = setup {
         ids.push(InferenceId::Forward { model: Model::Resnet50, device, images: batch }.into());
     }
     ids.push(PostprocessId::ClassifyJson.into());
@@ -1007,10 +1007,10 @@ mod tests {
         assert!(looked_up().contains(&BenchId::from(
             "vision/resize/noise_jpeg_360x640".parse::<VisionId>().unwrap()
         )));
-        // Five setups by every route (TorchServe's 7, the Open Inference Protocol's 6) and size
-        // on loopback; over each of the five emulated profiles, the link routes at every size
-        // for the two batch-1 setups.
+        // Thirteen setups (four serial, eight pipelined, external) by every route (TorchServe's
+        // 7, the Open Inference Protocol's 6) and size on loopback; over each of the five
+        // emulated profiles, the link routes at every size for the two serial batch-1 setups.
         let links = EndToEndId::LINK_ROUTES.len() * 3 * 2 * 5;
-        assert_eq!(EndToEndId::all().len(), 5 * (7 + 6) * 3 + links);
+        assert_eq!(EndToEndId::all().len(), 13 * (7 + 6) * 3 + links);
     }
 }

@@ -7,8 +7,10 @@
 //! because the work (a forward pass) blocks.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -68,6 +70,18 @@ pub struct Batched<O> {
     pub batch_size: usize,
 }
 
+/// A queued request's answer to come: resolves once its batch has run (or the batcher stopped).
+#[derive(Debug)]
+pub struct Ticket<O>(oneshot::Receiver<Result<Batched<O>, BatchError>>);
+
+impl<O> Future for Ticket<O> {
+    type Output = Result<Batched<O>, BatchError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| answer.unwrap_or(Err(BatchError::Closed)))
+    }
+}
+
 struct Job<I, O> {
     input: I,
     submitted: Instant,
@@ -107,17 +121,14 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         Self { queue: Some(queue), capacity: config.queue_capacity, workers }
     }
 
-    /// Queues `input`; the returned future resolves to its answer. Refuses at once, without
+    /// Queues `input`; the returned ticket resolves to its answer. Refuses at once, without
     /// waiting, when the queue is full.
-    pub fn submit(
-        &self,
-        input: I,
-    ) -> Result<impl Future<Output = Result<Batched<O>, BatchError>> + use<I, O>, BatchError> {
+    pub fn submit(&self, input: I) -> Result<Ticket<O>, BatchError> {
         let (reply, answer) = oneshot::channel();
         let job = Job { input, submitted: Instant::now(), reply };
         let Some(queue) = &self.queue else { return Err(BatchError::Closed) };
         match queue.try_send(job) {
-            Ok(()) => Ok(async move { answer.await.unwrap_or(Err(BatchError::Closed)) }),
+            Ok(()) => Ok(Ticket(answer)),
             Err(TrySendError::Full(_)) => Err(BatchError::QueueFull { capacity: self.capacity }),
             Err(TrySendError::Disconnected(_)) => Err(BatchError::Closed),
         }

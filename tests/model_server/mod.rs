@@ -8,9 +8,9 @@ use servebench::codec::python_json;
 use servebench::inference::{self, Classifier};
 use servebench::postprocess::{self, Labels};
 use servebench::server::batching::BatchConfig;
-use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig};
+use servebench::server::torchserve::{self, ModelConfig, ModelServerConfig, Pipeline};
 use servebench::server::{ListenConfig, ServerHandle};
-use servebench::vision;
+use servebench::vision::{self, DecodeMode};
 use tch::Device;
 
 /// The body limit the test servers run with.
@@ -34,12 +34,22 @@ pub async fn start_with_limit(batch: BatchConfig, body_limit: usize) -> ServerHa
 
 /// [`start`] listening as `listen` says.
 pub async fn start_listening(batch: BatchConfig, listen: ListenConfig) -> ServerHandle {
+    start_designed(batch, Pipeline::default(), listen).await
+}
+
+/// [`start_listening`] with the model's images prepared as `pipeline` says.
+pub async fn start_designed(
+    batch: BatchConfig,
+    pipeline: Pipeline,
+    listen: ListenConfig,
+) -> ServerHandle {
     let model = ModelConfig {
         name: "resnet50".into(),
         version: "1.0".into(),
         path: resnet(),
         device: Device::Cpu,
         batch,
+        pipeline,
     };
     torchserve::start(ModelServerConfig { listen, models: vec![model] }).await.unwrap()
 }
@@ -47,8 +57,13 @@ pub async fn start_listening(batch: BatchConfig, listen: ListenConfig) -> Server
 /// The model's scores for `image`, its stages called directly: what the Open Inference
 /// Protocol's `scores` output holds.
 pub fn direct_scores(image: &[u8]) -> Vec<f32> {
+    direct_scores_decoding(image, DecodeMode::Exact)
+}
+
+/// [`direct_scores`] decoding the image as `decode` says.
+pub fn direct_scores_decoding(image: &[u8], decode: DecodeMode) -> Vec<f32> {
     let classifier = Classifier::load(&resnet(), Device::Cpu).unwrap();
-    let input = inference::batch(&[vision::preprocess(image).unwrap()]).unwrap();
+    let input = inference::batch(&[vision::preprocess_with(image, decode).unwrap()]).unwrap();
     inference::scores(&classifier.forward(&input).unwrap()).unwrap().remove(0)
 }
 
@@ -56,7 +71,13 @@ pub fn direct_scores(image: &[u8]) -> Vec<f32> {
 /// it (Python's JSON) read back: a float goes through the same text either way, so answers
 /// compare exactly.
 pub fn direct_answer(image: &[u8]) -> serde_json::Value {
-    let prediction = postprocess::classify(&direct_scores(image), &Labels::imagenet()).unwrap();
+    direct_answer_decoding(image, DecodeMode::Exact)
+}
+
+/// [`direct_answer`] decoding the image as `decode` says.
+pub fn direct_answer_decoding(image: &[u8], decode: DecodeMode) -> serde_json::Value {
+    let scores = direct_scores_decoding(image, decode);
+    let prediction = postprocess::classify(&scores, &Labels::imagenet()).unwrap();
     serde_json::from_slice(&python_json::encode(&prediction).unwrap()).unwrap()
 }
 

@@ -422,8 +422,9 @@ mod serve {
     use servebench::inference;
     use servebench::server::batching::BatchConfig;
     use servebench::server::torchserve::{
-        self, DEFAULT_BODY_LIMIT, ModelConfig, ModelServerConfig,
+        self, DEFAULT_BODY_LIMIT, ModelConfig, ModelServerConfig, Pipeline,
     };
+    use servebench::vision::DecodeMode;
 
     use super::server_args::{ByteSize, ServerArgs};
 
@@ -456,9 +457,22 @@ mod serve {
         /// Worker threads running batches.
         #[arg(long, default_value_t = 1)]
         workers: usize,
-        /// Requests that may wait before new ones get 503.
+        /// Requests that may wait before new ones get 503 (for the model's workers, and as
+        /// many again for the prepare threads, if any).
         #[arg(long, default_value_t = 100)]
         queue: usize,
+        /// Threads decoding and preprocessing images as they arrive, so that the workers only
+        /// infer (the pipelined design); 0: each worker decodes and preprocesses its batch
+        /// before inferring it, as TorchServe does.
+        #[arg(long, default_value_t = 0)]
+        prepare_threads: usize,
+        /// How JPEGs are decoded: every pixel (TorchServe's tensor, bit for bit), or scaled in
+        /// libjpeg to the smallest of 1/8, 1/4, 1/2 that still covers Resize(256).
+        #[arg(long, value_enum, default_value_t = DecodeMode::Exact)]
+        decode: DecodeMode,
+        /// libtorch's intra-op threads on each worker [default: libtorch's, one per core].
+        #[arg(long)]
+        torch_threads: Option<usize>,
         /// Largest accepted request body or gRPC message (bytes, or with KiB, MiB, GiB).
         #[arg(long, default_value_t = ByteSize(DEFAULT_BODY_LIMIT))]
         body_limit: ByteSize,
@@ -475,8 +489,19 @@ mod serve {
             queue_capacity: args.queue,
             workers: args.workers,
         };
-        let model =
-            ModelConfig { name: args.name.clone(), version: args.version, path, device, batch };
+        let pipeline = Pipeline {
+            prepare_threads: args.prepare_threads,
+            decode: args.decode,
+            torch_threads: args.torch_threads,
+        };
+        let model = ModelConfig {
+            name: args.name.clone(),
+            version: args.version,
+            path,
+            device,
+            batch,
+            pipeline,
+        };
         let listen = args.server.listen(args.rest, args.grpc, args.body_limit);
         let server = torchserve::start(ModelServerConfig { listen, models: vec![model] }).await?;
         let mut lines = vec![

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use tch::Device;
 
 pub use error::PredictError;
-pub use worker::{Answer, ModelInput, ServedModel};
+pub use worker::{Answer, ModelInput, Pipeline, ServedModel};
 
 use super::batching::BatchConfig;
 use super::{ListenConfig, ServerHandle};
@@ -61,6 +61,8 @@ pub struct ModelConfig {
     pub device: Device,
     /// How its requests are batched.
     pub batch: BatchConfig,
+    /// Whether its images are decoded and preprocessed ahead of its workers, and how.
+    pub pipeline: Pipeline,
 }
 
 /// Where and what to serve. By default loopback, port 0 for both APIs (tests and benches),
@@ -84,9 +86,10 @@ impl Default for ModelServerConfig {
 impl ModelServerConfig {
     /// servebench's model server for an end-to-end setup, on loopback: the generated ResNet-50
     /// served as `name` on the setup's device, one worker, TorchServe's batching defaults at
-    /// batch 1 and a 10 ms longest wait for larger batches; none for an external setup.
+    /// batch 1 and a 10 ms longest wait for larger batches, and the setup's design
+    /// ([`Pipeline::of`]); none for an external setup.
     pub fn setup(setup: Setup, name: &str) -> Option<Self> {
-        let Setup::Local { device, batch } = setup else { return None };
+        let Setup::Local { device, batch, design } = setup else { return None };
         let batch = match batch {
             1 => BatchConfig::default(),
             batch_size => BatchConfig {
@@ -101,6 +104,7 @@ impl ModelServerConfig {
             path: crate::inference::model_path(Model::Resnet50),
             device: crate::inference::device(device),
             batch,
+            pipeline: Pipeline::of(design),
         };
         Some(Self { models: vec![model], ..Self::default() })
     }
@@ -156,10 +160,8 @@ impl Models {
         if image.is_empty() {
             return Err(PredictError::NoImage);
         }
-        let batched = model.batcher().submit(ModelInput::Encoded(image))?.await?;
-        let (scores, worked) = batched.output?;
+        let (scores, worked) = model.submit(ModelInput::Encoded(image))?.await?;
         let mut timings = arrived;
-        timings.record(Stage::Queue, batched.queued);
         timings.merge(&worked);
         let prediction = timings
             .time(Stage::Postprocess, || postprocess::classify(&scores, model.labels()))

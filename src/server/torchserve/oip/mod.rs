@@ -111,13 +111,11 @@ pub async fn infer(
     }
     // Every image is queued before any is awaited: they batch together, and with others'.
     let pending: Vec<_> =
-        inputs.into_iter().map(|input| model.batcher().submit(input)).collect::<Result<_, _>>()?;
+        inputs.into_iter().map(|input| model.submit(input)).collect::<Result<_, _>>()?;
     let mut rows = Vec::with_capacity(count);
     let mut slowest = (Duration::ZERO, StageTimings::default());
     for pending in pending {
-        let batched = pending.await?;
-        let (row, mut worked) = batched.output?;
-        worked.record(Stage::Queue, batched.queued);
+        let (row, worked) = pending.await?;
         let took: Duration = Stage::ALL.iter().filter_map(|stage| worked.get(*stage)).sum();
         if took >= slowest.0 {
             slowest = (took, worked);
