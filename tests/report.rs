@@ -138,9 +138,12 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         r#"{"Elements": 1}"#,
         &around(37e6),
     );
-    for (text, time) in
-        [("vision/resize/noise_jpeg_360x640", 1.2e6), ("vision/preprocess/noise_jpeg_360x640", 4e6)]
-    {
+    for (text, time) in [
+        ("vision/decode/noise_jpeg_360x640", 2e6),
+        ("vision/resize/noise_jpeg_360x640", 1.2e6),
+        ("vision/crop_normalize/noise_jpeg_360x640", 0.4e6),
+        ("vision/preprocess/noise_jpeg_360x640", 4e6),
+    ] {
         criterion_bench(&home, "new", id(text), r#"{"Bytes": 691200}"#, &around(time));
     }
     let means = StageMeans {
@@ -178,6 +181,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     let ran_on = |machine: &str| RunInfo {
         commit: "0123456789ab".into(),
         machine: machine.into(),
+        cores: 2,
         gpu: "none".into(),
         rustc: "rustc 1.95.0".into(),
         servebench: "0.1.0".into(),
@@ -194,7 +198,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     let out = dir.0.join("servebench");
     let config = report_config(home, &out);
     let written = render::report(&config).unwrap();
-    assert_eq!(written.ids, 8);
+    assert_eq!(written.ids, 10);
     let html = std::fs::read_to_string(&written.html).unwrap();
     let markdown = std::fs::read_to_string(&written.markdown).unwrap();
     // Where the run was made is the benches' record, not the machine rendering it.
@@ -206,7 +210,12 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     assert!(markdown.contains("x0.50"), "{markdown}");
     // The TorchServe table in seconds per 20 requests, and the stacked bar with its numbers:
     // network is the wait less the server's stages (690 - 685.7).
-    assert!(markdown.contains("| 360x640 | — | — | 1.050 (1.029 – 1.071) |"), "{markdown}");
+    // Its compute floor: 20 x ((2.0 + 1.2 + 0.4 ms) / 2 cores + 37 ms) = 0.776 s, which gRPC's
+    // 1.05 s is 1.35 times.
+    assert!(
+        markdown.contains("| 360x640 | 0.776 | — | — | 1.050 (1.029 – 1.071), x1.35 the floor |"),
+        "{markdown}"
+    );
     assert!(
         markdown.contains(
             "| grpc_raw | 200 | 0.00 | 0.01 | 4.30 | 0.00 | 620.00 | 2.50 | 7.20 | 56.00 |"
@@ -264,7 +273,7 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
     // Kept for the record (`--save`), the run renders the same report; the README's findings
     // come from it, with where it ran.
     let kept = dir.0.join("results").join("kept");
-    assert_eq!(snapshot::save(&config.criterion_home, "new", &kept).unwrap(), 8);
+    assert_eq!(snapshot::save(&config.criterion_home, "new", &kept).unwrap(), 10);
     let from_kept = ReportConfig { criterion_home: kept.clone(), ..config.clone() };
     render::report(&from_kept).unwrap();
     let without_written = |text: &str| -> String {
@@ -278,7 +287,10 @@ fn the_report_renders_every_section_there_is_and_names_what_is_missing() {
         "{findings}"
     );
     assert!(findings.contains("| basic | 600 µs"), "{findings}");
-    assert!(findings.contains("| 360x640 | — | — | 1.050 (1.029 – 1.071) |"), "{findings}");
+    assert!(
+        findings.contains("| 360x640 | 0.776 | — | — | 1.050 (1.029 – 1.071), x1.35"),
+        "{findings}"
+    );
     // Only the 1080x1920 attribution goes in the README; this run has none.
     assert!(!findings.contains("grpc_raw | 200"), "{findings}");
     // A run with no record of where it ran cannot be stated.

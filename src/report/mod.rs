@@ -6,6 +6,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod compute_floor;
 pub mod criterion;
 pub mod instructions;
 pub mod link;

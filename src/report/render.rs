@@ -10,14 +10,15 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::chart::{self, Bar, Segment};
+use super::compute_floor;
 use super::criterion::{self, Measurement, Throughput};
 use super::run::{self, RunInfo};
 use super::templates;
 use crate::attribution::{self, Attribution, StageMeans};
 use crate::fixtures::{ImageSize, ImageSpec, STUDY_SIZES};
 use crate::ids::{
-    BenchId, Carrier, CodecId, Direction, EndToEndId, Format, Group, InferenceId, Message, Model,
-    Payload, PostprocessId, Setup, TransportId, VisionId, VisionStep, Wrapping,
+    BenchId, Carrier, CodecId, Design, Direction, EndToEndId, Format, Group, InferenceId, Message,
+    Model, Payload, PostprocessId, Setup, TransportId, VisionId, VisionStep, Wrapping,
 };
 use crate::link::Link;
 use crate::timing::ClientStage;
@@ -105,7 +106,10 @@ fn stage_benches(size: ImageSize, setup: Setup) -> Vec<BenchId> {
         vision(VisionStep::Resize).into(),
         vision(VisionStep::CropNormalize).into(),
     ];
-    if let Setup::Local { device, batch, .. } = setup {
+    if let Setup::Local { device, batch, design } = setup {
+        if design == Design::PipelinedScaled {
+            ids.push(vision(VisionStep::PreprocessScaled).into());
+        }
         ids.push(InferenceId::Forward { model: Model::Resnet50, device, images: batch }.into());
     }
     ids.push(PostprocessId::ClassifyJson.into());
@@ -245,7 +249,10 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
     let get = |id: TransportId| results.get(id);
     let link_section =
         super::link::section(&get, &transport_links, &checks).map_err(io::Error::other)?;
-    let (run, run_recorded) = match run::summarize(&run::recorded(&config.criterion_home)?) {
+    let recorded = run::recorded(&config.criterion_home)?;
+    // The floor divides by the cores the end-to-end bench's servers had.
+    let cores = recorded.get(Group::EndToEnd.bench()).map_or(0, RunInfo::cores);
+    let (run, run_recorded) = match run::summarize(&recorded) {
         Some(recorded) => (recorded, true),
         None => (RunInfo::here(), false),
     };
@@ -256,7 +263,7 @@ fn context(config: &ReportConfig) -> io::Result<Context> {
         baseline: config.baseline.clone(),
         study: study_tables(&results, &links, &latest_checks),
         configs: config_tables(&results, &links),
-        torchserve: torchserve_tables(&results, &links),
+        torchserve: torchserve_tables(&results, &links, cores),
         inputs: input_tables(&results, &stages, &links)?,
         scenarios: scenarios(&results, &stages, &links)?,
         transport_scenarios: transport_scenarios(&results, &transport_stages, &links)?,
@@ -393,6 +400,10 @@ struct TorchServeRow {
     size: String,
     /// Seconds per 20 concurrent requests, the study's unit.
     cells: Vec<Option<Cell>>,
+    /// Each cell's time over its compute floor (`x1.42`), where it has one.
+    over_floor: Vec<Option<String>>,
+    /// The raw routes' compute floor in seconds, where known.
+    floor: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -664,8 +675,11 @@ fn fastest<'a>(
 }
 
 /// The TorchServe experiment's table per setup on loopback, then over each emulated link the
-/// run crossed, with the routes measured over it.
-fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTable> {
+/// run crossed, with the routes measured over it; each cell over its compute floor on `cores`
+/// (none where 0: not recorded).
+fn torchserve_tables(results: &Results<'_>, links: &Links, cores: usize) -> Vec<TorchServeTable> {
+    let median = |bench: BenchId| results.get(bench).map(|m| m.median.point);
+    let floor = |id: EndToEndId| compute_floor::floor(id, cores, median);
     let crossed = links_measured(results, Group::EndToEnd);
     setups()
         .flat_map(|setup| crossed.iter().map(move |&link| (setup, link)))
@@ -674,14 +688,30 @@ fn torchserve_tables(results: &Results<'_>, links: &Links) -> Vec<TorchServeTabl
                 .iter()
                 .filter_map(|&size| {
                     // The study's unit: seconds, interval included.
-                    let cells: Vec<Option<Cell>> = torchserve_ids(size, setup, link)
+                    let ids = torchserve_ids(size, setup, link);
+                    let cells: Vec<Option<Cell>> = ids
                         .iter()
                         .map(|id| results.get(*id).map(|m| links.cell_in(m, seconds)))
                         .collect();
-                    cells
+                    let over_floor = ids
                         .iter()
-                        .any(Option::is_some)
-                        .then(|| TorchServeRow { size: size.to_string(), cells })
+                        .map(|id| {
+                            let (time, floor) = (results.get(*id)?, floor(*id)?);
+                            Some(format!("x{:.2}", time.median.point / floor))
+                        })
+                        .collect();
+                    let raw = EndToEndId {
+                        route: Route::Rest(HttpVersion::Http1, Body::Raw),
+                        link: Link::Loopback,
+                        size,
+                        setup,
+                    };
+                    cells.iter().any(Option::is_some).then(|| TorchServeRow {
+                        size: size.to_string(),
+                        cells,
+                        over_floor,
+                        floor: floor(raw).map(seconds),
+                    })
                 })
                 .collect();
             let routes = torchserve_ids(STUDY_SIZES[0], setup, link).into_iter();

@@ -29,6 +29,10 @@ pub struct RunInfo {
     pub commit: String,
     /// CPU model, core count and OS.
     pub machine: String,
+    /// The cores the process may use (0 in records made before it was kept: see
+    /// [`RunInfo::cores`]).
+    #[serde(default)]
+    pub cores: usize,
     /// The CUDA devices libtorch sees, by name where `nvidia-smi` tells it, or `none`.
     pub gpu: String,
     /// The compiler the binary was built with.
@@ -62,6 +66,7 @@ impl RunInfo {
         Self {
             commit,
             machine: format!("{cpu}, {cores} cores, {}", std::env::consts::OS),
+            cores,
             gpu: gpu(),
             rustc: env!("SERVEBENCH_RUSTC_VERSION").to_owned(),
             servebench: env!("CARGO_PKG_VERSION").to_owned(),
@@ -70,6 +75,20 @@ impl RunInfo {
                 .to_owned(),
             started: super::utc_minute(SystemTime::now()),
         }
+    }
+}
+
+impl RunInfo {
+    /// The cores the run had: its record's, or, in a record made before they were kept, the
+    /// count its machine names (`..., 2 cores, linux`); 0 where neither says.
+    pub fn cores(&self) -> usize {
+        if self.cores > 0 {
+            return self.cores;
+        }
+        self.machine
+            .split(", ")
+            .find_map(|part| part.strip_suffix(" cores")?.parse().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -155,6 +174,11 @@ pub fn summarize(runs: &BTreeMap<String, RunInfo>) -> Option<RunInfo> {
     (!runs.is_empty()).then(|| RunInfo {
         commit: field(|run| &run.commit),
         machine: field(|run| &run.machine),
+        cores: {
+            let mut cores = runs.values().map(|run| run.cores);
+            let first = cores.next().unwrap_or_default();
+            if cores.all(|other| other == first) { first } else { 0 }
+        },
         gpu: field(|run| &run.gpu),
         rustc: field(|run| &run.rustc),
         servebench: field(|run| &run.servebench),
@@ -204,6 +228,14 @@ mod tests {
 
     fn run(commit: &str, machine: &str) -> RunInfo {
         RunInfo { commit: commit.into(), machine: machine.into(), ..RunInfo::here() }
+    }
+
+    #[test]
+    fn an_old_record_s_cores_are_read_from_its_machine() {
+        let old = RunInfo { cores: 0, ..run("abc", "Intel(R) Xeon(R) Processor, 2 cores, linux") };
+        assert_eq!(old.cores(), 2);
+        assert_eq!(RunInfo { cores: 16, ..old.clone() }.cores(), 16);
+        assert_eq!(RunInfo { cores: 0, ..run("abc", "laptop") }.cores(), 0);
     }
 
     #[test]
