@@ -829,3 +829,56 @@ fn load_runs_are_charted_with_their_server_stages() {
         "{section}"
     );
 }
+
+#[test]
+fn the_side_by_side_table_holds_each_server_to_its_floor_and_to_torchserve() {
+    let dir = common::TempDir::new("side-by-side");
+    let stages = dir.0.join("stages");
+    for (text, time) in [
+        ("vision/decode/noise_jpeg_1080x1920", 20e6),
+        ("vision/resize/noise_jpeg_1080x1920", 5e6),
+        ("vision/crop_normalize/noise_jpeg_1080x1920", 1e6),
+        ("vision/preprocess_scaled/noise_jpeg_1080x1920", 14e6),
+        ("inference/resnet50_cpu/b1", 30e6),
+    ] {
+        criterion_bench(&stages, "new", id(text), r#"{"Elements": 1}"#, &[time; 20]);
+    }
+    let record =
+        RunInfo { cores: 2, machine: "test box, 2 cores, linux".into(), ..RunInfo::here() };
+    attribution::merge(&stages.join(run::FILE_NAME), [("vision".to_owned(), record)].into())
+        .unwrap();
+    let rounds = [
+        [
+            ("torchserve", 1.30e9),
+            ("serial", 1.2e9),
+            ("pipelined", 1.1e9),
+            ("pipelined_scaled", 0.90e9),
+        ],
+        [
+            ("torchserve", 1.32e9),
+            ("serial", 1.2e9),
+            ("pipelined", 1.1e9),
+            ("pipelined_scaled", 0.92e9),
+        ],
+    ];
+    for (round, servers) in rounds.iter().enumerate() {
+        for (server, time) in servers {
+            let home = dir.0.join("rounds").join((round + 1).to_string()).join(server);
+            let cell = id("end_to_end/rest_h1_raw/1080x1920/external");
+            criterion_bench(&home, "new", cell, r#"{"Elements": 20}"#, &[*time; 20]);
+        }
+    }
+    let table = servebench::report::side_by_side::table(&dir.0).unwrap();
+    // Floors: exact 20 x (26 ms / 2 + 30 ms) = 0.86 s, scaled 20 x (14 / 2 + 30) = 0.74 s.
+    assert!(
+        table.contains(
+            "| 1080x1920 | rest_h1_raw | 1.310 [1.300–1.320], x1.52 floor, x1.00 TS | 1.200 \
+             [1.200–1.200], x1.40 floor, x1.09 TS | 1.100 [1.100–1.100], x1.28 floor, x1.19 TS | \
+             0.910 [0.900–0.920], x1.23 floor, x1.44 TS |"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("| 360x640 | grpc_raw | — | — | — | — |"), "{table}");
+    assert!(table.contains("1080x1920 0.860 exact, 0.740 scaled."), "{table}");
+    assert!(table.contains("the median of 2 alternating rounds") && table.contains("on 2 cores"));
+}

@@ -13,6 +13,7 @@ pub mod link;
 pub mod load;
 pub mod render;
 pub mod run;
+pub mod side_by_side;
 pub mod snapshot;
 pub mod templates;
 

@@ -176,9 +176,17 @@ mod report {
         /// --save, or --criterion results/...), between its `servebench report --readme` lines.
         #[arg(long, value_name = "README")]
         readme: Option<PathBuf>,
+        /// Instead, print the table of a side by side's rounds (`scripts/side-by-side`'s
+        /// folder: TorchServe and servebench's designs, each over its compute floor).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["save", "readme"])]
+        side_by_side: Option<PathBuf>,
     }
 
     pub fn report(args: ReportArgs) -> io::Result<ExitCode> {
+        if let Some(dir) = args.side_by_side {
+            print!("{}", servebench::report::side_by_side::table(&dir)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         let mut config = ReportConfig {
             criterion_home: args.criterion.unwrap_or_else(attribution::criterion_home),
             baseline: args.baseline,
