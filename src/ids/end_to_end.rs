@@ -89,7 +89,7 @@ impl Setup {
         Self::LOCAL.into_iter().chain(Self::PIPELINED)
     }
 
-    /// Setups named in `text`, comma-separated: sets (`serial`: [`LOCAL`](Self::LOCAL),
+    /// Local setups named in `text`, comma-separated: sets (`serial`: [`LOCAL`](Self::LOCAL),
     /// `pipelined`: [`PIPELINED`](Self::PIPELINED), `all`) and setup names (`cpu_b8_pipelined`).
     pub fn parse_list(text: &str) -> Result<Vec<Self>, crate::error::UnknownName> {
         crate::error::by_names(text, |name| {
@@ -97,10 +97,10 @@ impl Setup {
                 "serial" => Self::LOCAL.to_vec(),
                 "pipelined" => Self::PIPELINED.to_vec(),
                 "all" => Self::all_local().collect(),
-                _ => vec![name.parse().map_err(|_| crate::error::UnknownName {
-                    what: "setup",
-                    name: name.to_owned(),
-                })?],
+                // `external` is chosen by pointing the bench at a server, not by name.
+                _ => vec![name.parse().ok().filter(|setup| *setup != Self::External).ok_or_else(
+                    || crate::error::UnknownName { what: "local setup", name: name.to_owned() },
+                )?],
             })
         })
     }
@@ -222,5 +222,30 @@ impl Family for EndToEndId {
         let setups = Setup::all_local().chain([Setup::External]);
         let links = || Link::PROFILES.into_iter();
         setups.flat_map(|setup| links().flat_map(move |link| Self::over(link, setup))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setups_parse_by_name_and_by_set() {
+        let setups =
+            Setup::parse_list("cpu_b8_pipelined_scaled, serial,cuda_b1_pipelined").unwrap();
+        assert_eq!(
+            setups[0],
+            Setup::Local { device: Device::Cpu, batch: 8, design: Design::PipelinedScaled }
+        );
+        assert_eq!(setups[1..5], Setup::LOCAL);
+        assert_eq!(
+            setups[5],
+            Setup::Local { device: Device::Cuda, batch: 1, design: Design::Pipelined }
+        );
+        assert_eq!(Setup::parse_list("pipelined").unwrap(), Setup::PIPELINED);
+        assert_eq!(Setup::parse_list("all").unwrap().len(), 12);
+        for bad in ["cpu_b1_scaled", "cpu_b1_pipelined_", "cpu_pipelined", "external", "fast"] {
+            assert!(Setup::parse_list(bad).is_err(), "{bad}");
+        }
     }
 }
