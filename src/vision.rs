@@ -80,14 +80,6 @@ pub enum DecodeMode {
 impl DecodeMode {
     /// Both modes.
     pub const ALL: [Self; 2] = [Self::Exact, Self::Scaled];
-
-    /// `exact` or `scaled`, as on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Exact => "exact",
-            Self::Scaled => "scaled",
-        }
-    }
 }
 
 /// Pixels that show an image of another size: a JPEG decoded at a fraction of its size.
@@ -114,13 +106,18 @@ pub fn jpeg_scale(width: u32, height: u32, shorter: u32) -> u8 {
 /// Decodes as `mode` says: [`decode`] for [`DecodeMode::Exact`]; for [`DecodeMode::Scaled`], a
 /// JPEG at [`jpeg_scale`]'s fraction (its shorter side at least [`RESIZE_SHORTER`]).
 pub fn decode_with(bytes: &[u8], mode: DecodeMode) -> Result<Decoded, VisionError> {
-    let scaled = mode == DecodeMode::Scaled
-        && !bytes.is_empty()
-        && image::guess_format(bytes)? == image::ImageFormat::Jpeg;
-    if scaled {
-        return decode_jpeg(bytes, Some(RESIZE_SHORTER));
+    if bytes.is_empty() {
+        return Err(VisionError::Empty);
     }
-    let pixels = decode(bytes)?;
+    let format = image::guess_format(bytes)?;
+    if format == image::ImageFormat::Jpeg {
+        return decode_jpeg(bytes, (mode == DecodeMode::Scaled).then_some(RESIZE_SHORTER));
+    }
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODED_BYTES as u64);
+    reader.limits(limits);
+    let pixels = reader.decode()?.into_rgb8();
     Ok(Decoded { full_size: pixels.dimensions(), pixels })
 }
 
@@ -132,18 +129,7 @@ pub fn decode_with(bytes: &[u8], mode: DecodeMode) -> Result<Decoded, VisionErro
 /// (zune-jpeg) is as fast but shifts saturated colours by up to half a level on average,
 /// measured on the noise fixtures: more than TorchServe parity allows. PNG uses the image crate.
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, VisionError> {
-    if bytes.is_empty() {
-        return Err(VisionError::Empty);
-    }
-    let format = image::guess_format(bytes)?;
-    if format == image::ImageFormat::Jpeg {
-        return Ok(decode_jpeg(bytes, None)?.pixels);
-    }
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(MAX_DECODED_BYTES as u64);
-    reader.limits(limits);
-    Ok(reader.decode()?.into_rgb8())
+    Ok(decode_with(bytes, DecodeMode::Exact)?.pixels)
 }
 
 /// A JPEG decoded whole, or scaled down so its shorter side stays at least `shorter`.
@@ -367,20 +353,25 @@ pub fn normalize(image: &RgbImage) -> ChwImage {
 
 /// Everything after decoding: resize the shorter side to 256, crop 224, normalize.
 pub fn prepare(image: &RgbImage) -> ChwImage {
-    normalize(&center_crop(&resize_shorter(image, RESIZE_SHORTER), CROP))
+    prepare_showing(image, image.dimensions())
 }
 
 /// [`prepare`] for pixels that may show a larger image: resized to what `Resize(256)` makes of
 /// the full image (so the crop is taken from the same place), then cropped and normalized.
 pub fn prepare_decoded(decoded: &Decoded) -> ChwImage {
-    let (full_width, full_height) = decoded.full_size;
+    prepare_showing(&decoded.pixels, decoded.full_size)
+}
+
+/// `pixels` of an image of `(width, height)` resized to what `Resize(256)` makes of that
+/// image, cropped and normalized.
+fn prepare_showing(pixels: &RgbImage, (full_width, full_height): (u32, u32)) -> ChwImage {
     let (width, height) = resized_size(full_width, full_height, RESIZE_SHORTER);
-    normalize(&center_crop(&resize_to(&decoded.pixels, width, height), CROP))
+    normalize(&center_crop(&resize_to(pixels, width, height), CROP))
 }
 
 /// The whole stage: decode, then [`prepare`].
 pub fn preprocess(bytes: &[u8]) -> Result<ChwImage, VisionError> {
-    Ok(prepare(&decode(bytes)?))
+    preprocess_with(bytes, DecodeMode::Exact)
 }
 
 /// The whole stage, decoding as `mode` says: [`decode_with`], then [`prepare_decoded`].

@@ -25,7 +25,7 @@ use crate::timing::ClientStage;
 use crate::transport::{Body, HttpVersion, Protocol, Route};
 
 /// The study's TorchServe columns first (B64 REST, Binary REST, Binary gRPC), then the rest.
-const ROUTES: [Route; 7] = [
+pub(super) const ROUTES: [Route; 7] = [
     Route::Rest(HttpVersion::Http1, Body::Base64),
     Route::Rest(HttpVersion::Http1, Body::Raw),
     Route::Grpc,

@@ -13,8 +13,10 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
+use super::compare::judge;
 use super::compute_floor;
 use super::criterion::{self, Measurement};
+use super::render;
 use super::run::{self, RunInfo};
 use crate::fixtures::STUDY_SIZES;
 use crate::ids::{Design, Device, EndToEndId, Setup};
@@ -31,12 +33,11 @@ pub const SERVERS: [(&str, &str, Design); 4] = [
     ("pipelined_scaled", "pipelined + scaled decode", Design::PipelinedScaled),
 ];
 
-/// The study's three columns: B64 REST, Binary REST, Binary gRPC.
-pub const ROUTES: [Route; 3] = [
-    Route::Rest(HttpVersion::Http1, Body::Base64),
-    Route::Rest(HttpVersion::Http1, Body::Raw),
-    Route::Grpc,
-];
+/// The study's three columns, B64 REST, Binary REST and Binary gRPC: the first three of the
+/// report's TorchServe table.
+fn routes() -> &'static [Route] {
+    &render::ROUTES[..3]
+}
 
 /// The folder's rounds as a Markdown table: per image size and route, each server's median
 /// time per 20 requests over the rounds (with the rounds' range), its time over its compute
@@ -74,7 +75,7 @@ pub fn table(dir: &Path) -> io::Result<String> {
     out.push_str(&"---|".repeat(SERVERS.len()));
     out.push('\n');
     for size in STUDY_SIZES {
-        for route in ROUTES {
+        for &route in routes() {
             let external = EndToEndId { route, link: Link::Loopback, size, setup: Setup::External };
             let times: Vec<Option<(f64, f64, f64)>> = SERVERS
                 .iter()
@@ -85,13 +86,13 @@ pub fn table(dir: &Path) -> io::Result<String> {
                             Some(round[server].get(&external.to_string())?.median.point)
                         })
                         .collect();
-                    each.sort_by(f64::total_cmp);
-                    let middle = match each.len() {
-                        0 => return None,
-                        n if n % 2 == 1 => each[n / 2],
-                        n => (each[n / 2 - 1] + each[n / 2]) / 2.0,
-                    };
-                    Some((middle, each[0], each[each.len() - 1]))
+                    if each.is_empty() {
+                        return None;
+                    }
+                    let middle = judge::median(&mut each);
+                    let low = each.iter().copied().fold(f64::INFINITY, f64::min);
+                    let high = each.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    Some((middle, low, high))
                 })
                 .collect();
             write!(out, "| {size} | {route} |").unwrap();
@@ -116,17 +117,18 @@ pub fn table(dir: &Path) -> io::Result<String> {
     }
     out.push_str("\nCompute floors, raw routes (s per 20):");
     for size in STUDY_SIZES {
-        let raw = |design| {
+        let floor_of = |design| {
             let setup = Setup::Local { device: Device::Cpu, batch: 1, design };
-            let id = EndToEndId { route: ROUTES[1], link: Link::Loopback, size, setup };
+            let route = Route::Rest(HttpVersion::Http1, Body::Raw);
+            let id = EndToEndId { route, link: Link::Loopback, size, setup };
             compute_floor::floor(id, cores, median)
                 .map_or("—".to_owned(), |ns| format!("{:.3}", ns / 1e9))
         };
         write!(
             out,
             " {size} {} exact, {} scaled;",
-            raw(Design::Serial),
-            raw(Design::PipelinedScaled)
+            floor_of(Design::Serial),
+            floor_of(Design::PipelinedScaled)
         )
         .unwrap();
     }

@@ -310,8 +310,8 @@ fn pooled(b: &Summary, h: &Summary, prior: Prior) -> (f64, f64) {
     ((variance * (1.0 / b.n + 1.0 / h.n)).sqrt(), df)
 }
 
-/// The median, reordering `values`.
-fn median(values: &mut [f64]) -> f64 {
+/// The median, reordering `values` (not empty).
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     let (len, middle) = (values.len(), values.len() / 2);
     let (below, upper, _) = values.select_nth_unstable_by(middle, f64::total_cmp);
     let upper = *upper;
